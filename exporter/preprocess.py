@@ -1,0 +1,78 @@
+"""Image to model input: letterbox to a square, resize, scale to [-1, 1]; and back to image coordinates.
+
+This is the reference the Android and iOS apps port: pad the shorter side equally on both
+sides with black, resize to `size` with bilinear filtering, then (x / 127.5) - 1 in RGB order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image of (height, width) was padded to a square of side `side` before resizing."""
+
+    width: int
+    height: int
+    pad_x: float  # pixels added on the left (and right), in image pixels
+    pad_y: float  # pixels added on the top (and bottom)
+    side: float  # side of the padded square, in image pixels
+
+    def to_image(self, xy: np.ndarray) -> np.ndarray:
+        """Map normalised [0,1] coordinates of the model input (..., 2) to image pixels."""
+        xy = np.asarray(xy, dtype=np.float32)
+        out = xy * self.side
+        out[..., 0] -= self.pad_x
+        out[..., 1] -= self.pad_y
+        return out
+
+    def to_input(self, xy: np.ndarray) -> np.ndarray:
+        """Map image pixel coordinates (..., 2) to normalised [0,1] model-input coordinates."""
+        xy = np.array(xy, dtype=np.float32, copy=True)
+        xy[..., 0] += self.pad_x
+        xy[..., 1] += self.pad_y
+        return xy / self.side
+
+
+def letterbox(image_rgb: np.ndarray, size: int = 128) -> tuple[np.ndarray, Letterbox]:
+    """Pad an HxWx3 uint8 RGB image to a centred square and resize it to size x size (uint8)."""
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 RGB image, got shape {image_rgb.shape}")
+    h, w = image_rgb.shape[:2]
+    side = max(h, w)
+    pad_x, pad_y = (side - w) / 2.0, (side - h) / 2.0
+    left, top = int(pad_x), int(pad_y)
+    canvas = np.zeros((side, side, 3), dtype=np.uint8)
+    canvas[top : top + h, left : left + w] = image_rgb
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    resized = cv2.resize(canvas, (size, size), interpolation=interp)
+    return resized, Letterbox(width=w, height=h, pad_x=float(left), pad_y=float(top), side=float(side))
+
+
+def to_float_input(square_rgb: np.ndarray) -> np.ndarray:
+    """uint8 (..., H, W, 3) RGB -> float32 in [-1, 1], same layout (NHWC)."""
+    return square_rgb.astype(np.float32) / 127.5 - 1.0
+
+
+def to_nchw(batch_nhwc: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> contiguous (N, C, H, W)."""
+    return np.ascontiguousarray(batch_nhwc.transpose(0, 3, 1, 2))
+
+
+def prepare(image_rgb: np.ndarray, size: int = 128) -> tuple[np.ndarray, Letterbox]:
+    """One image -> a (1, 3, size, size) float32 NCHW input in [-1, 1] and its letterbox."""
+    square, box = letterbox(image_rgb, size)
+    return to_nchw(to_float_input(square[None])), box
+
+
+def read_rgb(path) -> np.ndarray:
+    """Read an image file as HxWx3 uint8 RGB; raise ValueError naming the file if it cannot be decoded."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ValueError(f"cannot decode image {path}: not a readable JPEG/PNG/BMP/WebP file")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
