@@ -1,0 +1,130 @@
+"""BlazeFace front-model backbone (5x5 depthwise BlazeBlocks) with per-anchor multitask heads.
+
+Input: (N, 3, 128, 128) RGB in [-1, 1]. Outputs, in this order (all per anchor, 896 anchors =
+16x16x2 then 8x8x6, the same order as MediaPipe's BlazeFace short-range):
+  regressors (N, 896, 16), scores (N, 896, 1), age (N, 896, 1), gender (N, 896, 1).
+Only Conv2d, depthwise Conv2d, ReLU, MaxPool, channel Pad, Add, Transpose/Reshape, Concat: ops that
+TFLite (GPU delegate, NNAPI), Core ML and ncnn all run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from exporter.postprocess import NUM_REGRESSORS
+
+OUTPUT_NAMES = ("regressors", "scores", "age", "gender")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture knobs: width multiplies every channel count; attr_channels sizes the age/gender branch."""
+
+    width: float = 1.0
+    attr_channels: int = 64
+    input_size: int = 128
+    anchors_16: int = 2  # anchors per cell of the 16x16 map
+    anchors_8: int = 6  # anchors per cell of the 8x8 map
+
+
+def _ch(channels: int, width: float) -> int:
+    """Scale a channel count, rounded to a multiple of 4 (at least 8)."""
+    return max(8, int(round(channels * width / 4)) * 4)
+
+
+class BlazeBlock(nn.Module):
+    """5x5 depthwise conv + 1x1 conv, with a max-pooled, zero-channel-padded residual; then ReLU."""
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1):
+        super().__init__()
+        self.stride = stride
+        self.extra_channels = out_ch - in_ch
+        if self.extra_channels < 0:
+            raise ValueError("BlazeBlock cannot shrink channels")
+        self.depthwise = nn.Conv2d(in_ch, in_ch, 5, stride=stride, padding=2, groups=in_ch)
+        self.pointwise = nn.Conv2d(in_ch, out_ch, 1)
+        self.pool = nn.MaxPool2d(2, 2) if stride == 2 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pointwise(self.depthwise(x))
+        skip = self.pool(x)
+        if self.extra_channels:
+            skip = F.pad(skip, (0, 0, 0, 0, 0, self.extra_channels))
+        return F.relu(h + skip)
+
+
+# (out channels, stride) of BlazeFace's front model, before the width multiplier.
+STAGE_16 = [(24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56, 1), (64, 1), (72, 1), (80, 1), (88, 1)]
+STAGE_8 = [(96, 2), (96, 1), (96, 1), (96, 1), (96, 1)]
+
+
+def _stage(in_ch: int, plan: list[tuple[int, int]], width: float) -> tuple[nn.Sequential, int]:
+    blocks = []
+    for out, stride in plan:
+        out = _ch(out, width)
+        blocks.append(BlazeBlock(in_ch, out, stride))
+        in_ch = out
+    return nn.Sequential(*blocks), in_ch
+
+
+class AttributeBranch(nn.Module):
+    """A light per-location branch (5x5 depthwise + 1x1 + ReLU) feeding the age and gender heads."""
+
+    def __init__(self, in_ch: int, channels: int, anchors: int):
+        super().__init__()
+        self.depthwise = nn.Conv2d(in_ch, in_ch, 5, padding=2, groups=in_ch)
+        self.pointwise = nn.Conv2d(in_ch, channels, 1)
+        self.age = nn.Conv2d(channels, anchors, 1)
+        self.gender = nn.Conv2d(channels, anchors, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.relu(self.pointwise(self.depthwise(x)))
+        return self.age(h), self.gender(h)
+
+
+def _per_anchor(x: torch.Tensor, values: int) -> torch.Tensor:
+    """(N, A*values, H, W) -> (N, H*W*A, values), anchors ordered row, column, anchor."""
+    n = x.shape[0]
+    return x.permute(0, 2, 3, 1).reshape(n, -1, values)
+
+
+class FaceKitNet(nn.Module):
+    """Multitask face network: one backbone pass gives boxes, keypoints, scores, age and gender."""
+
+    def __init__(self, config: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.config = config
+        c0 = _ch(24, config.width)
+        self.stem = nn.Sequential(nn.Conv2d(3, c0, 5, stride=2, padding=2), nn.ReLU())
+        self.stage16, ch16 = _stage(c0, STAGE_16, config.width)
+        self.stage8, ch8 = _stage(ch16, STAGE_8, config.width)
+        a16, a8 = config.anchors_16, config.anchors_8
+        self.score16 = nn.Conv2d(ch16, a16, 1)
+        self.score8 = nn.Conv2d(ch8, a8, 1)
+        self.box16 = nn.Conv2d(ch16, a16 * NUM_REGRESSORS, 1)
+        self.box8 = nn.Conv2d(ch8, a8 * NUM_REGRESSORS, 1)
+        self.attr16 = AttributeBranch(ch16, config.attr_channels, a16)
+        self.attr8 = AttributeBranch(ch8, config.attr_channels, a8)
+        self._init_biases()
+
+    def _init_biases(self) -> None:
+        """Start with low face scores (prior 1%) and the mean age of the training data (~30 years)."""
+        for head in (self.score16, self.score8):
+            nn.init.constant_(head.bias, -4.6)
+        for branch in (self.attr16, self.attr8):
+            nn.init.constant_(branch.age.bias, 0.3)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        f16 = self.stage16(self.stem(x))
+        f8 = self.stage8(f16)
+        age16, gender16 = self.attr16(f16)
+        age8, gender8 = self.attr8(f8)
+        regressors = torch.cat([_per_anchor(self.box16(f16), NUM_REGRESSORS), _per_anchor(self.box8(f8), NUM_REGRESSORS)], 1)
+        scores = torch.cat([_per_anchor(self.score16(f16), 1), _per_anchor(self.score8(f8), 1)], 1)
+        age = torch.cat([_per_anchor(age16, 1), _per_anchor(age8, 1)], 1)
+        gender = torch.cat([_per_anchor(gender16, 1), _per_anchor(gender8, 1)], 1)
+        return regressors, scores, age, gender
