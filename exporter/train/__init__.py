@@ -1,0 +1,1 @@
+"""Training: sample synthesis, anchor targets, multitask + distillation loss, and the training loop."""

@@ -1,0 +1,39 @@
+"""Hyper-parameters of a training run (the default is the recipe of the shipped checkpoint)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from exporter.train.loss import LossWeights
+from exporter.train.samples import Augment, SampleMix
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on; saved into every checkpoint."""
+
+    data_root: Path
+    out_dir: Path = Path("runs/train")
+    variant: str = "facekit-s"
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 4e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    val_every: int = 250
+    seed: int = 0
+    distill: bool = True  # dense face-score distillation from BlazeFace short-range
+    utk_limit: int | None = None  # use at most this many UTKFace training crops (tests, smoke runs)
+    scene_limit: int | None = None
+    video_every: int = 15  # take every Nth frame of the training videos
+    val_utk: int = 600  # UTKFace validation crops scored during training
+    mix: SampleMix = field(default_factory=SampleMix)
+    augment: Augment = field(default_factory=Augment)
+    loss: LossWeights = field(default_factory=LossWeights)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        out = asdict(self)
+        out["data_root"], out["out_dir"] = str(self.data_root), str(self.out_dir)
+        return out

@@ -1,0 +1,202 @@
+"""The training loop: seeded, with a progress bar, periodic validation, best/last checkpoints and resume."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from exporter.checkpoint import read_checkpoint, save_checkpoint
+from exporter.evaluate import TorchDetector, score_scenes, score_utkface
+from exporter.model.registry import build_model
+from exporter.model.summary import summarize
+from exporter.paths import cache_root
+from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
+from exporter.preprocess import to_float_input, to_nchw
+from exporter.pseudo_labels import PseudoLabelCache
+from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
+from exporter.train.config import TrainConfig
+from exporter.train.loss import TargetBatch, multitask_loss
+from exporter.train.pools import load_splits, negative_images, scene_sources, utk_sources, video_sources
+from exporter.train.samples import SamplePools, draw_sample
+from exporter.train.targets import anchor_boxes, assign
+
+
+def validation_score(metrics: dict[str, float]) -> float:
+    """One number to pick the best checkpoint: unmasked AP + gender accuracy - age MAE / 10."""
+    return metrics["ap_unmasked"] + metrics["gender_accuracy"] - metrics["age_mae"] / 10.0
+
+
+class Trainer:
+    """Holds the model, data pools and optimiser of one run."""
+
+    def __init__(self, config: TrainConfig, log=print):
+        self.config = config
+        self.log = log
+        rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.rng = rng
+        self.anchors = generate_anchors(FRONT_ANCHORS)
+        self.scales = anchor_scales(FRONT_ANCHORS)
+        self.nominal = anchor_boxes(self.anchors, self.scales)
+        self.model = build_model(config.variant)
+        self.log(f"model {config.variant}: {summarize(self.model)}")
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.step = 0
+        self.best_score = -math.inf
+        self.history: list[dict] = []
+        self._build_data()
+
+    def _build_data(self) -> None:
+        cfg = self.config
+        splits = load_splits(cfg.data_root)
+        self.teacher = BlazeFaceTeacher("short", num_threads=1)
+        cache = PseudoLabelCache(cache_root() / "pseudo_labels", self.teacher.teacher_id)
+        utk_train = splits.utk_train[: cfg.utk_limit] if cfg.utk_limit else splits.utk_train
+        crops, utk_report = utk_sources(utk_train, self.teacher, cache)
+        scenes, scene_report = scene_sources(splits.scenes_train[: cfg.scene_limit] if cfg.scene_limit else splits.scenes_train)
+        videos, video_report = ([], None)
+        if splits.videos_train and cfg.mix.video > 0:
+            attr_cache = PseudoLabelCache(cache_root() / "pseudo_labels", self.teacher.teacher_id + "-frames")
+            videos, video_report = video_sources(splits.videos_train, cfg.video_every, self.teacher, AgeGenderTeacher(), attr_cache)
+        backgrounds, neg_report = negative_images(splits.negatives)
+        for report in [*splits.reports, utk_report, scene_report, video_report, neg_report]:
+            if report is not None:
+                self.log(report.summary())
+        self.pools = SamplePools(crops, backgrounds, scenes, videos)
+        self.val_utk = splits.utk_val[: cfg.val_utk]
+        self.val_scenes = splits.scenes_val
+        self.data_summary = {
+            "utkface_train_crops": len(crops),
+            "utkface_val_crops_scored_in_training": len(self.val_utk),
+            "scene_train_images": len(scenes),
+            "video_train_frames": len(videos),
+            "video_train_files": [p.name for p in splits.videos_train],
+            "video_val_files": [p.name for p in splits.videos_val],
+            "negative_images": len(backgrounds),
+        }
+
+    def _lr(self) -> float:
+        cfg = self.config
+        if self.step < cfg.warmup_steps:
+            return cfg.lr * (self.step + 1) / cfg.warmup_steps
+        progress = (self.step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    def _batch(self) -> tuple[torch.Tensor, TargetBatch]:
+        cfg = self.config
+        size = self.model.config.input_size
+        images, per_sample = [], []
+        for _ in range(cfg.batch_size):
+            image, labels = draw_sample(self.rng, self.pools, size, cfg.mix, cfg.augment)
+            images.append(image)
+            per_sample.append(assign(labels, self.anchors, self.nominal, size))
+        batch = np.stack(images)
+        stack = lambda name: torch.from_numpy(np.stack([getattr(t, name) for t in per_sample]))  # noqa: E731
+        teacher = None
+        if cfg.distill:
+            teacher = torch.from_numpy(np.stack([sigmoid(self.teacher.raw(img)[1]) for img in images]))
+        targets = TargetBatch(
+            stack("label"), stack("regressors"), stack("keypoint_mask"), stack("age"), stack("gender"),
+            stack("attr_weight"), teacher,
+        )
+        return torch.from_numpy(to_nchw(to_float_input(batch))), targets
+
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step on a freshly drawn batch."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr()
+        x, targets = self._batch()
+        self.model.train()
+        outputs = self.model(x)
+        loss, parts = multitask_loss(outputs, targets, torch.from_numpy(self.scales), self.model.config.input_size, self.config.loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+        self.optimizer.step()
+        self.step += 1
+        return parts
+
+    def validate(self) -> dict[str, float]:
+        """Age/gender on UTKFace val crops and detection AP on the scene val split."""
+        detector = TorchDetector(self.model)
+        attrs = score_utkface(detector, self.val_utk, progress=False)
+        metrics = {"age_mae": attrs.age_mae, "gender_accuracy": attrs.gender_accuracy, "utk_detected": attrs.detected}
+        if self.val_scenes:
+            det = score_scenes(detector, self.val_scenes, progress=False)
+            metrics.update(ap_all=det.ap_all, ap_unmasked=det.ap_unmasked, ap_large=det.ap_large)
+        else:
+            metrics.update(ap_all=0.0, ap_unmasked=0.0, ap_large=0.0)
+        return metrics
+
+    def _extra(self, metrics: dict | None) -> dict:
+        return {
+            "train": {
+                "config": self.config.to_dict(),
+                "step": self.step,
+                "metrics": metrics,
+                "best_score": self.best_score,
+                "history": self.history,
+                "data": self.data_summary,
+            }
+        }
+
+    def save(self, path: Path, metrics: dict | None, with_state: bool) -> None:
+        """Checkpoint; training state (optimiser, RNG) only in the resumable 'last' file."""
+        extra = self._extra(metrics)
+        if with_state:
+            extra["resume"] = {
+                "optimizer": self.optimizer.state_dict(),
+                "numpy_rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+            }
+        save_checkpoint(path, self.model, extra)
+
+    def resume(self, path: Path) -> None:
+        """Continue from a 'last' checkpoint of the same configuration."""
+        payload = read_checkpoint(path)
+        self.model.load_state_dict(payload["state_dict"])
+        state = payload["resume"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        train = payload["train"]
+        self.step, self.best_score, self.history = train["step"], train["best_score"], train["history"]
+        self.log(f"resumed from {path} at step {self.step}")
+
+    def run(self, resume: bool = False) -> dict:
+        """Train to config.steps; returns the best validation metrics."""
+        out = Path(self.config.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        last, best = out / "last.pt", out / "best.pt"
+        if resume and last.exists():
+            self.resume(last)
+        start = time.time()
+        bar = tqdm(total=self.config.steps, initial=self.step, desc="training", unit="step")
+        running: dict[str, float] = {}
+        best_metrics = None
+        while self.step < self.config.steps:
+            parts = self.train_step()
+            running = {k: 0.9 * running.get(k, v) + 0.1 * v for k, v in parts.items()}
+            bar.update(1)
+            bar.set_postfix(loss=f"{running['total']:.3f}", age=f"{running['age_mae_years']:.1f}")
+            if self.step % self.config.val_every == 0 or self.step == self.config.steps:
+                metrics = self.validate()
+                score = validation_score(metrics)
+                self.history.append({"step": self.step, "loss": running, **metrics, "score": score})
+                tqdm.write(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+                if score > self.best_score:
+                    self.best_score, best_metrics = score, metrics
+                    self.save(best, metrics, with_state=False)
+                self.save(last, metrics, with_state=True)
+        bar.close()
+        elapsed = time.time() - start
+        (out / "history.json").write_text(json.dumps({"history": self.history, "seconds": elapsed}, indent=1))
+        self.log(f"trained {self.step} steps in {elapsed / 60:.1f} min; best checkpoint {best}")
+        return best_metrics or {}

@@ -1,0 +1,105 @@
+"""Multitask loss: face score (hard-negative mined), box, keypoints, age, gender, and teacher distillation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of each loss term and the hard-negative ratio."""
+
+    score: float = 1.0
+    box: float = 1.0
+    keypoints: float = 0.5
+    age: float = 4.0
+    gender: float = 1.0
+    distill: float = 2.0
+    negatives_per_positive: int = 3
+    min_negatives: int = 16
+    variance: float = 0.1  # regression errors are measured in units of 0.1 x the anchor's nominal side
+
+
+@dataclass
+class TargetBatch:
+    """Stacked per-anchor targets of a batch (B samples, A anchors), as tensors."""
+
+    label: torch.Tensor  # (B, A) int8: 1 face, 0 background, -1 ignore
+    regressors: torch.Tensor  # (B, A, 16)
+    keypoint_mask: torch.Tensor  # (B, A, 6) bool
+    age: torch.Tensor  # (B, A) years/100 or NaN
+    gender: torch.Tensor  # (B, A) in [0,1] or NaN
+    attr_weight: torch.Tensor  # (B, A)
+    teacher_scores: torch.Tensor | None = None  # (B, A) teacher face probabilities
+
+
+def _score_loss(logits: torch.Tensor, label: torch.Tensor, w: LossWeights) -> torch.Tensor:
+    """BCE over positives and the hardest negatives (3 per positive, at least min_negatives per image)."""
+    target = (label == 1).float()
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    negatives = (label == 0)
+    neg_loss = torch.where(negatives, bce, torch.zeros_like(bce))
+    num_pos = target.sum(dim=1)
+    keep = torch.clamp(num_pos * w.negatives_per_positive, min=w.min_negatives).long()
+    rank = neg_loss.detach().argsort(dim=1, descending=True).argsort(dim=1)
+    hard = negatives & (rank < keep[:, None])
+    return (bce * target).sum() + (bce * hard.float()).sum()
+
+
+def _smooth_l1(diff: torch.Tensor) -> torch.Tensor:
+    return F.smooth_l1_loss(diff, torch.zeros_like(diff), reduction="none", beta=1.0)
+
+
+def multitask_loss(
+    outputs: tuple[torch.Tensor, ...],
+    targets: TargetBatch,
+    anchor_scales: torch.Tensor,
+    input_size: int,
+    w: LossWeights = LossWeights(),
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Total loss and its parts (as floats, for logging)."""
+    regressors, scores, age, gender = outputs
+    scores, age, gender = scores[..., 0], age[..., 0], gender[..., 0]
+    pos = targets.label == 1
+    num_pos = pos.sum().clamp(min=1).float()
+
+    unit = (input_size * anchor_scales * w.variance)[None, :, None]
+    diff = (regressors - targets.regressors) / unit
+    box = (_smooth_l1(diff[..., :4]).sum(-1) * pos).sum() / num_pos
+    kp_diff = _smooth_l1(diff[..., 4:]).view(*diff.shape[:2], -1, 2).sum(-1)
+    kp_mask = targets.keypoint_mask & pos[..., None]
+    keypoints = (kp_diff * kp_mask).sum() / kp_mask.sum().clamp(min=1)
+
+    score = _score_loss(scores, targets.label, w) / num_pos
+
+    has_age = pos & ~torch.isnan(targets.age)
+    age_w = targets.attr_weight * has_age
+    age_loss = (torch.abs(age - torch.nan_to_num(targets.age)) * age_w).sum() / age_w.sum().clamp(min=1e-6)
+    has_gender = pos & ~torch.isnan(targets.gender)
+    gender_w = targets.attr_weight * has_gender
+    gender_bce = F.binary_cross_entropy_with_logits(gender, torch.nan_to_num(targets.gender), reduction="none")
+    gender_loss = (gender_bce * gender_w).sum() / gender_w.sum().clamp(min=1e-6)
+
+    distill = torch.zeros((), device=scores.device)
+    if targets.teacher_scores is not None and w.distill > 0:
+        t = targets.teacher_scores.clamp(1e-4, 1 - 1e-4)
+        kl = F.binary_cross_entropy_with_logits(scores, t, reduction="none") + t * t.log() + (1 - t) * (1 - t).log()
+        distill = (kl * (targets.label >= 0)).sum() / num_pos
+
+    total = (
+        w.score * score + w.box * box + w.keypoints * keypoints + w.age * age_loss + w.gender * gender_loss
+        + w.distill * distill
+    )
+    parts = {
+        "score": score.item(),
+        "box": box.item(),
+        "keypoints": keypoints.item(),
+        "age_mae_years": 100 * age_loss.item(),
+        "gender": gender_loss.item(),
+        "distill": distill.item(),
+        "total": total.item(),
+    }
+    return total, parts

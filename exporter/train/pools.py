@@ -1,0 +1,190 @@
+"""Build the training material from the datasets folder, with teacher pseudo-labels where labels are missing.
+
+Layout expected under the data root (any part may be missing except utkface/ and negatives/):
+  utkface/      UTKFace crops named age_gender_race_date.jpg(.chip.jpg)  -> age, gender; teacher keypoints
+  negatives/    face-free images (any sub-folders)                        -> composite backgrounds
+  facemask/     Pascal VOC face boxes (annotations/ + images/)            -> real scenes (train split)
+  videos/       short face videos                                          -> frames with teacher labels
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from exporter.data.media import iter_frames, list_media
+from exporter.data.splits import file_md5, split_of
+from exporter.data.types import LabelledImage, LoadReport
+from exporter.data.utkface import UtkRecord, load_utkface, split_utkface
+from exporter.data.voc import load_voc, split_voc
+from exporter.postprocess import NUM_KEYPOINTS
+from exporter.preprocess import read_rgb
+try:
+    from exporter.pseudo_labels import PseudoLabelCache
+except ImportError:
+    PseudoLabelCache = None
+from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip
+from exporter.train.samples import LabelledFace, SamplePools, SourceImage
+
+VIDEO_VAL_FRACTION = 0.3
+NEGATIVE_MAX_SIDE = 640
+TEACHER_ATTR_WEIGHT = 0.3  # teacher age/gender count less than human labels
+
+
+class DatasetLayoutError(FileNotFoundError):
+    """The data root lacks a folder the run needs."""
+
+
+@dataclass
+class DataSplits:
+    """Train/val split of every source (val parts are only used for evaluation)."""
+
+    utk_train: list[UtkRecord]
+    utk_val: list[UtkRecord]
+    scenes_train: list[LabelledImage]
+    scenes_val: list[LabelledImage]
+    videos_train: list[Path]
+    videos_val: list[Path]
+    negatives: list[Path]
+    reports: list[LoadReport]
+
+
+def _require(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise DatasetLayoutError(
+            f"{path} not found: expected {what}. Point --data at a folder laid out as "
+            "utkface/ (UTKFace crops), negatives/ (face-free images), and optionally facemask/ "
+            "(annotations/*.xml + images/) and videos/ (*.mp4); see README 'Data'."
+        )
+    return path
+
+
+def load_splits(root: Path) -> DataSplits:
+    """Load every source under root and split it deterministically (duplicate-safe)."""
+    root = Path(root)
+    utk, utk_report = load_utkface(_require(root / "utkface", "UTKFace crops named age_gender_race_date.jpg"))
+    utk_train, utk_val = split_utkface(utk)
+    reports = [utk_report]
+    scenes_train: list[LabelledImage] = []
+    scenes_val: list[LabelledImage] = []
+    if (root / "facemask").exists():
+        scenes, scene_report = load_voc(root / "facemask")
+        scenes_train, scenes_val = split_voc(scenes)
+        reports.append(scene_report)
+    videos = list_media([root / "videos"]) if (root / "videos").exists() else []
+    videos_val = [v for v in videos if split_of(v.name, VIDEO_VAL_FRACTION) == "val"]
+    videos_train = [v for v in videos if v not in videos_val]
+    negatives = list_media([_require(root / "negatives", "a folder of face-free images")])
+    return DataSplits(utk_train, utk_val, scenes_train, scenes_val, videos_train, videos_val, negatives, reports)
+
+
+def _faces_to_arrays(faces) -> dict[str, np.ndarray]:
+    return {
+        "boxes": np.array([f.box for f in faces], np.float32).reshape(-1, 4),
+        "keypoints": np.array([f.keypoints for f in faces], np.float32).reshape(-1, NUM_KEYPOINTS, 2),
+        "scores": np.array([f.score for f in faces], np.float32),
+    }
+
+
+def teacher_detections(
+    teacher: BlazeFaceTeacher, cache: PseudoLabelCache, key: str, image: np.ndarray
+) -> dict[str, np.ndarray]:
+    """BlazeFace detections of one image (boxes, keypoints, scores in pixels), cached by key."""
+    return cache.get_or_compute(key.encode(), lambda: _faces_to_arrays(teacher.detect(image)))
+
+
+def _downscale(image: np.ndarray, max_side: int) -> np.ndarray:
+    scale = max_side / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def utk_sources(records: list[UtkRecord], teacher: BlazeFaceTeacher, cache: PseudoLabelCache) -> tuple[list[SourceImage], LoadReport]:
+    """UTKFace crops with human age/gender and teacher box/keypoints (a fallback box where it finds none)."""
+    report = LoadReport("utkface crops")
+    decoded: list[tuple[np.ndarray, UtkRecord, dict]] = []
+    for rec in tqdm(records, desc="UTKFace crops + teacher keypoints", unit="img"):
+        try:
+            image = read_rgb(rec.path)
+        except ValueError:
+            report.skip("unreadable image")
+            continue
+        decoded.append((image, rec, teacher_detections(teacher, cache, rec.md5, image)))
+    found = [d["boxes"][np.argmax(d["scores"])] / img.shape[1] for img, _, d in decoded if len(d["scores"])]
+    typical_box = np.median(np.array(found), axis=0) if found else np.array([0.2, 0.25, 0.8, 0.85], np.float32)
+    sources = []
+    for image, rec, det in decoded:
+        if len(det["scores"]):
+            best = int(np.argmax(det["scores"]))
+            box, kp, mask = det["boxes"][best], det["keypoints"][best], np.ones(NUM_KEYPOINTS, bool)
+        else:
+            report.skip("no teacher face (typical box used, keypoints unknown)")
+            box = typical_box * image.shape[1]
+            kp, mask = np.zeros((NUM_KEYPOINTS, 2), np.float32), np.zeros(NUM_KEYPOINTS, bool)
+        face = LabelledFace(box.astype(np.float32), kp, mask, float(rec.age), float(rec.gender), 1.0)
+        sources.append(SourceImage(image, (face,)))
+    report.loaded = len(sources)
+    return sources, report
+
+
+def scene_sources(images: list[LabelledImage]) -> tuple[list[SourceImage], LoadReport]:
+    """Real photos with human face boxes (keypoints and attributes unknown)."""
+    report = LoadReport("scene photos")
+    sources = []
+    for item in tqdm(images, desc="scene photos", unit="img"):
+        try:
+            image = read_rgb(item.path)
+        except ValueError:
+            report.skip("unreadable image")
+            continue
+        faces = tuple(
+            LabelledFace(f.box.astype(np.float32), np.zeros((NUM_KEYPOINTS, 2), np.float32), np.zeros(NUM_KEYPOINTS, bool))
+            for f in item.faces
+        )
+        sources.append(SourceImage(image, faces))
+    report.loaded = len(sources)
+    return sources, report
+
+
+def video_sources(
+    videos: list[Path], every: int, teacher: BlazeFaceTeacher, attr_teacher: AgeGenderTeacher, cache: PseudoLabelCache
+) -> tuple[list[SourceImage], LoadReport]:
+    """Video frames with BlazeFace boxes/keypoints and soft age/gender from the age/gender teacher."""
+    report = LoadReport("video frames")
+    sources = []
+    for video in tqdm(videos, desc="video frames + teacher labels", unit="video"):
+        digest = file_md5(video)
+        try:
+            for index, frame in iter_frames(video, every=every):
+                frame = _downscale(frame, NEGATIVE_MAX_SIDE)
+                det = teacher_detections(teacher, cache, f"{digest}:{index}:{frame.shape}", frame)
+                faces = []
+                for box, kp, score in zip(det["boxes"], det["keypoints"], det["scores"]):
+                    from exporter.postprocess import Face
+
+                    chip = face_chip(frame, Face(box, kp, float(score)), size=64)
+                    ages, female = attr_teacher.predict_chips([chip])
+                    faces.append(LabelledFace(box, kp, np.ones(NUM_KEYPOINTS, bool), float(ages[0]), float(female[0]), TEACHER_ATTR_WEIGHT))
+                sources.append(SourceImage(frame, tuple(faces)))
+        except ValueError:
+            report.skip("unreadable video")
+    report.loaded = len(sources)
+    return sources, report
+
+
+def negative_images(paths: list[Path]) -> tuple[list[np.ndarray], LoadReport]:
+    """Face-free images, downscaled to at most NEGATIVE_MAX_SIDE pixels."""
+    report = LoadReport("face-free images")
+    images = []
+    for path in tqdm(paths, desc="face-free images", unit="img"):
+        try:
+            images.append(_downscale(read_rgb(path), NEGATIVE_MAX_SIDE))
+        except ValueError:
+            report.skip("unreadable image")
+    report.loaded = len(images)
+    return images, report
