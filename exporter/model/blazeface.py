@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from exporter.postprocess import NUM_REGRESSORS
+from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, anchor_scales
 
 OUTPUT_NAMES = ("regressors", "scores", "age", "gender")
 
@@ -112,9 +112,17 @@ class FaceKitNet(nn.Module):
         self._init_biases()
 
     def _init_biases(self) -> None:
-        """Start with low face scores (prior 1%) and the mean age of the training data (~30 years)."""
+        """Start with low face scores (prior 1%), boxes of each anchor's nominal size and an age of ~30 years."""
         for head in (self.score16, self.score8):
             nn.init.constant_(head.bias, -4.6)
+        scales = anchor_scales(FRONT_ANCHORS)
+        first_8x8 = 16 * 16 * self.config.anchors_16
+        for head, slot_scales in ((self.box16, scales[: self.config.anchors_16]),
+                                  (self.box8, scales[first_8x8 : first_8x8 + self.config.anchors_8])):
+            bias = torch.zeros(len(slot_scales), NUM_REGRESSORS)
+            bias[:, 2:4] = torch.from_numpy(slot_scales)[:, None] * self.config.input_size  # width, height in pixels
+            with torch.no_grad():
+                head.bias.copy_(bias.reshape(-1))
         for branch in (self.attr16, self.attr8):
             nn.init.constant_(branch.age.bias, 0.3)
 

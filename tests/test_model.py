@@ -1,0 +1,69 @@
+"""The model registry: every variant builds, gives the four outputs per anchor, and uses only portable ops."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from exporter.model import MODEL_VARIANTS, build_model
+from exporter.model.blazeface import OUTPUT_NAMES
+from exporter.model.registry import DEFAULT_VARIANT
+from exporter.model.summary import summarize
+from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, generate_anchors
+
+NUM_ANCHORS = len(generate_anchors(FRONT_ANCHORS))
+PORTABLE_MODULES = (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Identity, nn.Sequential)
+
+
+@pytest.mark.parametrize("variant", list(MODEL_VARIANTS))
+def test_outputs_per_anchor(variant):
+    model = build_model(variant).eval()
+    with torch.no_grad():
+        outputs = model(torch.rand(2, 3, 128, 128) * 2 - 1)
+    assert len(outputs) == len(OUTPUT_NAMES)
+    shapes = [tuple(o.shape) for o in outputs]
+    assert shapes == [(2, NUM_ANCHORS, NUM_REGRESSORS), (2, NUM_ANCHORS, 1), (2, NUM_ANCHORS, 1), (2, NUM_ANCHORS, 1)]
+    assert all(torch.isfinite(o).all() for o in outputs)
+
+
+@pytest.mark.parametrize("variant", list(MODEL_VARIANTS))
+def test_only_portable_layers(variant):
+    model = build_model(variant)
+    leaves = [m for m in model.modules() if not list(m.children())]
+    assert all(isinstance(m, PORTABLE_MODULES) for m in leaves), {type(m).__name__ for m in leaves}
+    depthwise = [m for m in leaves if isinstance(m, nn.Conv2d) and m.groups > 1]
+    assert depthwise and all(m.kernel_size == (5, 5) and m.groups == m.in_channels for m in depthwise)
+
+
+def test_default_variant_within_parameter_budget():
+    summary = summarize(build_model(DEFAULT_VARIANT))
+    assert summary.parameters <= 250_000
+    assert 10e6 < summary.macs < 100e6
+    assert "parameters" in str(summary) and "MACs" in str(summary)
+
+
+def test_width_knob_orders_sizes():
+    sizes = {name: summarize(build_model(name)).parameters for name in MODEL_VARIANTS}
+    assert sizes["facekit-xs"] < sizes["facekit-s"] < sizes["facekit-m"]
+
+
+def test_anchor_order_matches_feature_maps():
+    """A response at one 16x16 cell must land on that cell's anchors (row-major, 2 per cell)."""
+    model = build_model("facekit-xs").eval()
+    feature = torch.zeros(1, model.score16.in_channels, 16, 16)
+    feature[0, :, 3, 5] = 1.0  # row 3, column 5
+    with torch.no_grad():
+        nn.init.zeros_(model.score16.bias)
+        scores = model.score16(feature)
+        flat = scores.permute(0, 2, 3, 1).reshape(1, -1)
+    hot = torch.nonzero(flat[0]).flatten().tolist()
+    assert set(hot) <= {(3 * 16 + 5) * 2, (3 * 16 + 5) * 2 + 1}
+    anchors = generate_anchors(FRONT_ANCHORS)
+    assert anchors[(3 * 16 + 5) * 2, 0] == pytest.approx(5.5 / 16)
+    assert anchors[(3 * 16 + 5) * 2, 1] == pytest.approx(3.5 / 16)
+
+
+def test_unknown_variant_lists_valid_ones():
+    with pytest.raises(ValueError, match="facekit-s"):
+        build_model("facekit-xxl")
