@@ -22,18 +22,23 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(path: Path, model: FaceKitNet, extra: dict[str, Any] | None = None) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the model, its config, anchors and decode settings (plus `extra`) atomically."""
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "model_config": asdict(model.config),
         "anchors": asdict(FRONT_ANCHORS),
         "decode": asdict(DecodeConfig()),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         **(extra or {}),
     }
+    write_payload(path, payload)
+
+
+def write_payload(path: Path, payload: dict[str, Any]) -> None:
+    """torch.save a checkpoint payload atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
