@@ -30,16 +30,17 @@ class FaceDetector(Protocol):
 class TorchDetector:
     """A FaceKit PyTorch model plus the reference pre- and post-processing."""
 
-    def __init__(self, model: torch.nn.Module, input_size: int = 128):
+    def __init__(self, model: torch.nn.Module, input_size: int = 128, device: torch.device | str = "cpu"):
         self.model = model.eval()
         self.input_size = input_size
+        self.device = torch.device(device)
         self.anchors = generate_anchors(FRONT_ANCHORS)
 
     def raw(self, squares_uint8: np.ndarray) -> list[np.ndarray]:
         """(N, S, S, 3) uint8 RGB squares -> the four raw outputs as NumPy arrays."""
         with torch.no_grad():
-            x = torch.from_numpy(to_nchw(to_float_input(squares_uint8)))
-            return [o.numpy() for o in self.model(x)]
+            x = torch.from_numpy(to_nchw(to_float_input(squares_uint8))).to(self.device)
+            return [o.cpu().numpy() for o in self.model(x)]
 
     def decode(self, outputs: list[np.ndarray], index: int, config: DecodeConfig) -> list[Face]:
         """Faces of one batch item, normalised to the square input."""

@@ -16,13 +16,14 @@ class TrainConfig:
     data_root: Path
     out_dir: Path = Path("runs/train")
     variant: str = "facekit-s"
-    steps: int = 2000
+    steps: int = 3000
     batch_size: int = 64
     lr: float = 4e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
     val_every: int = 250
     seed: int = 0
+    device: str = "auto"  # auto: a CUDA GPU when one is visible, else the CPU
     distill: bool = True  # dense face-score distillation from BlazeFace short-range
     utk_limit: int | None = None  # use at most this many UTKFace training crops (tests, smoke runs)
     scene_limit: int | None = None

@@ -16,7 +16,6 @@ from exporter.checkpoint import read_checkpoint, save_checkpoint
 from exporter.evaluate import TorchDetector, score_scenes, score_utkface
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
-from exporter.paths import cache_root
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
 from exporter.preprocess import to_float_input, to_nchw
 from exporter.pseudo_labels import PseudoLabelCache
@@ -26,6 +25,15 @@ from exporter.train.loss import TargetBatch, multitask_loss
 from exporter.train.pools import load_splits, negative_images, scene_sources, utk_sources, video_sources
 from exporter.train.samples import SamplePools, draw_sample
 from exporter.train.targets import anchor_boxes, assign
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when available, else the CPU; an explicit device that is absent is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but no CUDA GPU is visible; use --device cpu or auto")
+    return torch.device(name)
 
 
 def validation_score(metrics: dict[str, float]) -> float:
@@ -45,26 +53,30 @@ class Trainer:
         self.anchors = generate_anchors(FRONT_ANCHORS)
         self.scales = anchor_scales(FRONT_ANCHORS)
         self.nominal = anchor_boxes(self.anchors, self.scales)
+        self.device = resolve_device(config.device)
         self.model = build_model(config.variant)
-        self.log(f"model {config.variant}: {summarize(self.model)}")
+        self.log(f"model {config.variant}: {summarize(self.model)}; training on {self.device}")
+        self.model.to(self.device, memory_format=torch.channels_last)  # about 2x faster convolutions on the CPU
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.step = 0
         self.best_score = -math.inf
         self.history: list[dict] = []
+        self.elapsed_before = 0.0  # seconds of training before a resume
         self._build_data()
 
     def _build_data(self) -> None:
         cfg = self.config
         splits = load_splits(cfg.data_root)
         self.teacher = BlazeFaceTeacher("short", num_threads=1)
-        cache = PseudoLabelCache(cache_root() / "pseudo_labels", self.teacher.teacher_id)
+        cache = PseudoLabelCache(self.teacher.teacher_id)
         utk_train = splits.utk_train[: cfg.utk_limit] if cfg.utk_limit else splits.utk_train
         crops, utk_report = utk_sources(utk_train, self.teacher, cache)
         scenes, scene_report = scene_sources(splits.scenes_train[: cfg.scene_limit] if cfg.scene_limit else splits.scenes_train)
         videos, video_report = ([], None)
         if splits.videos_train and cfg.mix.video > 0:
-            attr_cache = PseudoLabelCache(cache_root() / "pseudo_labels", self.teacher.teacher_id + "-frames")
-            videos, video_report = video_sources(splits.videos_train, cfg.video_every, self.teacher, AgeGenderTeacher(), attr_cache)
+            attr_teacher = AgeGenderTeacher()
+            frame_cache = PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-frames")
+            videos, video_report = video_sources(splits.videos_train, cfg.video_every, self.teacher, attr_teacher, frame_cache)
         backgrounds, neg_report = negative_images(splits.negatives)
         for report in [*splits.reports, utk_report, scene_report, video_report, neg_report]:
             if report is not None:
@@ -105,17 +117,19 @@ class Trainer:
         targets = TargetBatch(
             stack("label"), stack("regressors"), stack("keypoint_mask"), stack("age"), stack("gender"),
             stack("attr_weight"), teacher,
-        )
-        return torch.from_numpy(to_nchw(to_float_input(batch))), targets
+        ).to(self.device)
+        x = torch.from_numpy(to_nchw(to_float_input(batch))).to(self.device, memory_format=torch.channels_last)
+        return x, targets
 
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step on a freshly drawn batch."""
+    def train_step(self, batch: tuple[torch.Tensor, TargetBatch] | None = None) -> dict[str, float]:
+        """One optimisation step on the given batch, or on a freshly drawn one."""
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr()
-        x, targets = self._batch()
+        x, targets = batch if batch is not None else self._batch()
         self.model.train()
         outputs = self.model(x)
-        loss, parts = multitask_loss(outputs, targets, torch.from_numpy(self.scales), self.model.config.input_size, self.config.loss)
+        scales = torch.from_numpy(self.scales).to(self.device)
+        loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, self.config.loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
@@ -125,7 +139,7 @@ class Trainer:
 
     def validate(self) -> dict[str, float]:
         """Age/gender on UTKFace val crops and detection AP on the scene val split."""
-        detector = TorchDetector(self.model)
+        detector = TorchDetector(self.model, device=self.device)
         attrs = score_utkface(detector, self.val_utk, progress=False)
         metrics = {"age_mae": attrs.age_mae, "gender_accuracy": attrs.gender_accuracy, "utk_detected": attrs.detected}
         if self.val_scenes:
@@ -168,6 +182,7 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         train = payload["train"]
         self.step, self.best_score, self.history = train["step"], train["best_score"], train["history"]
+        self.elapsed_before = self.history[-1]["elapsed_s"] if self.history else 0.0
         self.log(f"resumed from {path} at step {self.step}")
 
     def run(self, resume: bool = False) -> dict:
@@ -189,7 +204,8 @@ class Trainer:
             if self.step % self.config.val_every == 0 or self.step == self.config.steps:
                 metrics = self.validate()
                 score = validation_score(metrics)
-                self.history.append({"step": self.step, "loss": running, **metrics, "score": score})
+                elapsed_s = self.elapsed_before + time.time() - start
+                self.history.append({"step": self.step, "elapsed_s": elapsed_s, "loss": running, **metrics, "score": score})
                 tqdm.write(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
                 if score > self.best_score:
                     self.best_score, best_metrics = score, metrics

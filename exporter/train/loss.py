@@ -35,6 +35,11 @@ class TargetBatch:
     attr_weight: torch.Tensor  # (B, A)
     teacher_scores: torch.Tensor | None = None  # (B, A) teacher face probabilities
 
+    def to(self, device: torch.device) -> "TargetBatch":
+        """The same targets on another device."""
+        moved = {k: (None if v is None else v.to(device)) for k, v in vars(self).items()}
+        return TargetBatch(**moved)
+
 
 def _score_loss(logits: torch.Tensor, label: torch.Tensor, w: LossWeights) -> torch.Tensor:
     """BCE over positives and the hardest negatives (3 per positive, at least min_negatives per image)."""

@@ -22,11 +22,9 @@ from exporter.data.types import LabelledImage, LoadReport
 from exporter.data.utkface import UtkRecord, load_utkface, split_utkface
 from exporter.data.voc import load_voc, split_voc
 from exporter.postprocess import NUM_KEYPOINTS
+from exporter.postprocess import Face
 from exporter.preprocess import read_rgb
-try:
-    from exporter.pseudo_labels import PseudoLabelCache
-except ImportError:
-    PseudoLabelCache = None
+from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip
 from exporter.train.samples import LabelledFace, SamplePools, SourceImage
 
@@ -94,7 +92,12 @@ def teacher_detections(
     teacher: BlazeFaceTeacher, cache: PseudoLabelCache, key: str, image: np.ndarray
 ) -> dict[str, np.ndarray]:
     """BlazeFace detections of one image (boxes, keypoints, scores in pixels), cached by key."""
-    return cache.get_or_compute(key.encode(), lambda: _faces_to_arrays(teacher.detect(image)))
+    stored = cache.get_or_compute(key.encode(), lambda: {k: v.tolist() for k, v in _faces_to_arrays(teacher.detect(image)).items()})
+    return {
+        "boxes": np.asarray(stored["boxes"], np.float32).reshape(-1, 4),
+        "keypoints": np.asarray(stored["keypoints"], np.float32).reshape(-1, NUM_KEYPOINTS, 2),
+        "scores": np.asarray(stored["scores"], np.float32),
+    }
 
 
 def _downscale(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -151,10 +154,18 @@ def scene_sources(images: list[LabelledImage]) -> tuple[list[SourceImage], LoadR
     return sources, report
 
 
+def _frame_labels(frame: np.ndarray, teacher: BlazeFaceTeacher, attr_teacher: AgeGenderTeacher) -> dict:
+    """BlazeFace boxes/keypoints plus the age/gender teacher's age and P(female) of each face."""
+    det = _faces_to_arrays(teacher.detect(frame))
+    chips = [face_chip(frame, Face(b, k, float(s)), size=64) for b, k, s in zip(det["boxes"], det["keypoints"], det["scores"])]
+    ages, female = attr_teacher.predict_chips(chips)
+    return {**{k: v.tolist() for k, v in det.items()}, "age": ages.tolist(), "female": female.tolist()}
+
+
 def video_sources(
     videos: list[Path], every: int, teacher: BlazeFaceTeacher, attr_teacher: AgeGenderTeacher, cache: PseudoLabelCache
 ) -> tuple[list[SourceImage], LoadReport]:
-    """Video frames with BlazeFace boxes/keypoints and soft age/gender from the age/gender teacher."""
+    """Video frames with BlazeFace boxes/keypoints and soft age/gender from the age/gender teacher (cached)."""
     report = LoadReport("video frames")
     sources = []
     for video in tqdm(videos, desc="video frames + teacher labels", unit="video"):
@@ -162,15 +173,16 @@ def video_sources(
         try:
             for index, frame in iter_frames(video, every=every):
                 frame = _downscale(frame, NEGATIVE_MAX_SIDE)
-                det = teacher_detections(teacher, cache, f"{digest}:{index}:{frame.shape}", frame)
-                faces = []
-                for box, kp, score in zip(det["boxes"], det["keypoints"], det["scores"]):
-                    from exporter.postprocess import Face
-
-                    chip = face_chip(frame, Face(box, kp, float(score)), size=64)
-                    ages, female = attr_teacher.predict_chips([chip])
-                    faces.append(LabelledFace(box, kp, np.ones(NUM_KEYPOINTS, bool), float(ages[0]), float(female[0]), TEACHER_ATTR_WEIGHT))
-                sources.append(SourceImage(frame, tuple(faces)))
+                key = f"{digest}:{index}:{frame.shape}".encode()
+                labels = cache.get_or_compute(key, lambda: _frame_labels(frame, teacher, attr_teacher))
+                faces = tuple(
+                    LabelledFace(
+                        np.asarray(box, np.float32), np.asarray(kp, np.float32).reshape(NUM_KEYPOINTS, 2),
+                        np.ones(NUM_KEYPOINTS, bool), float(age), float(female), TEACHER_ATTR_WEIGHT,
+                    )
+                    for box, kp, age, female in zip(labels["boxes"], labels["keypoints"], labels["age"], labels["female"])
+                )
+                sources.append(SourceImage(frame, faces))
         except ValueError:
             report.skip("unreadable video")
     report.loaded = len(sources)

@@ -1,0 +1,25 @@
+"""Shared fixtures: the datasets folder (skip with a reason when absent) and the fetched assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.assets import ensure_assets
+from exporter.paths import data_root
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    """The datasets folder; tests that need it skip when it is absent."""
+    root = data_root()
+    if not (root / "utkface").is_dir() or not (root / "negatives").is_dir():
+        pytest.skip(f"datasets not found at {root} (utkface/ and negatives/ needed): set FACEKIT_DATA")
+    return root
+
+
+@pytest.fixture(scope="session")
+def assets() -> dict[str, Path]:
+    """Teacher models and sample photos (fetched once into the cache)."""
+    return ensure_assets(progress=False)

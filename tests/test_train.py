@@ -1,0 +1,64 @@
+"""A short real training run on a few images: the loss falls, checkpoints are written, resume continues."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from exporter.checkpoint import load_model, read_checkpoint
+from exporter.commands.train import ship
+from exporter.train.config import TrainConfig
+from exporter.train.loop import Trainer
+from exporter.train.pools import DatasetLayoutError, load_splits
+from exporter.train.samples import SampleMix
+
+pytestmark = pytest.mark.needs_data
+
+
+def tiny_config(datasets, out_dir, steps: int) -> TrainConfig:
+    """The facekit-xs variant on 48 UTKFace crops and 8 scene photos, no video frames."""
+    return TrainConfig(
+        data_root=datasets, out_dir=out_dir, variant="facekit-xs", steps=steps, batch_size=8, warmup_steps=5,
+        val_every=10, utk_limit=48, scene_limit=8, val_utk=16, mix=SampleMix(video=0.0),
+    )
+
+
+def test_loss_falls_on_a_fixed_batch(datasets, tmp_path):
+    trainer = Trainer(tiny_config(datasets, tmp_path, steps=30), log=lambda *_: None)
+    batch = trainer._batch()
+    losses = [trainer.train_step(batch)["total"] for _ in range(30)]
+    assert all(np.isfinite(losses))
+    assert np.mean(losses[-3:]) < 0.75 * losses[0], losses
+
+
+def test_run_checkpoints_resume_and_ship(datasets, tmp_path):
+    config = tiny_config(datasets, tmp_path / "run", steps=10)
+    Trainer(config, log=lambda *_: None).run()
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= {"best.pt", "last.pt", "history.json"}
+    assert read_checkpoint(tmp_path / "run" / "last.pt")["train"]["step"] == 10
+
+    resumed = Trainer(replace(config, steps=20), log=lambda *_: None)
+    resumed.run(resume=True)
+    last = read_checkpoint(tmp_path / "run" / "last.pt")["train"]
+    assert last["step"] == 20 and [h["step"] for h in last["history"]] == [10, 20]
+    assert last["history"][1]["elapsed_s"] >= last["history"][0]["elapsed_s"]
+
+    ship(tmp_path / "run" / "best.pt", tmp_path / "shipped.pt")
+    model, payload = load_model(tmp_path / "shipped.pt")
+    assert "resume" not in payload and len(payload["train"]["history"]) == 2
+    assert model.config.width == 0.5
+
+
+def test_splits_are_duplicate_safe(datasets):
+    splits = load_splits(datasets)
+    train_md5 = {r.md5 for r in splits.utk_train}
+    assert train_md5.isdisjoint({r.md5 for r in splits.utk_val})
+    assert len(splits.utk_val) > 500 and splits.scenes_val and splits.videos_val
+    assert {v.name for v in splits.videos_train}.isdisjoint({v.name for v in splits.videos_val})
+
+
+def test_missing_dataset_names_the_layout(tmp_path):
+    with pytest.raises(DatasetLayoutError, match="utkface/"):
+        load_splits(tmp_path)
