@@ -1,0 +1,148 @@
+"""`facekit detect PATH...`: faces (box, score, age, gender) in images, folders or videos; `--save` draws them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from exporter.checkpoint import CheckpointError, load_model
+from exporter.data.media import is_video, iter_frames, list_media
+from exporter.evaluate import TorchDetector
+from exporter.paths import DEFAULT_CHECKPOINT
+from exporter.postprocess import DecodeConfig, Face
+
+KEYPOINT_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (255, 255, 0), (0, 255, 255))  # RGB
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options of `facekit detect`."""
+    p = argparse.ArgumentParser(prog="facekit detect", description=__doc__)
+    p.add_argument("paths", nargs="+", type=Path, help="images, videos or folders of them")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the shipped checkpoint")
+    p.add_argument("--threshold", type=float, default=DecodeConfig().score_threshold, help="face score threshold")
+    p.add_argument("--every", type=int, default=1, help="videos: run on every Nth frame")
+    p.add_argument("--save", type=Path, default=None, metavar="DIR", help="write annotated copies into DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image or frame")
+    args = p.parse_args(argv)
+    if not 0.0 <= args.threshold <= 1.0:
+        p.error(f"--threshold must be between 0 and 1, got {args.threshold}")
+    if args.every < 1:
+        p.error(f"--every must be at least 1, got {args.every}")
+    return args
+
+
+def describe(face: Face) -> str:
+    """One line for a face in image pixels."""
+    x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+    gender = "female" if (face.female or 0.0) >= 0.5 else "male"
+    return f"box ({x0}, {y0}, {x1}, {y1}) score {face.score:.2f} age {face.age:.0f} {gender} (p_female {face.female:.2f})"
+
+
+def draw(image_rgb: np.ndarray, faces: list[Face]) -> np.ndarray:
+    """A copy of the image with boxes, keypoints and an age/gender label per face."""
+    out = image_rgb.copy()
+    thick = max(1, round(max(out.shape[:2]) / 400))
+    for face in faces:
+        x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 255, 0), thick)
+        for (x, y), colour in zip(face.keypoints, KEYPOINT_COLOURS):
+            cv2.circle(out, (int(round(x)), int(round(y))), 2 * thick, colour, -1)
+        label = f"{face.age:.0f} {'F' if (face.female or 0) >= 0.5 else 'M'} {face.score:.2f}"
+        cv2.putText(out, label, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, (0, 255, 0), thick)
+    return out
+
+
+def _temp_beside(path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    return Path(tmp)
+
+
+def save_image(path: Path, image_rgb: np.ndarray) -> None:
+    """Encode to a temporary file beside path, then rename: never a half-written picture."""
+    tmp = _temp_beside(path)
+    try:
+        ok, data = cv2.imencode(path.suffix, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise ValueError(f"OpenCV cannot encode {path.suffix} files")
+        tmp.write_bytes(data.tobytes())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_one(path: Path, detector: TorchDetector, args: argparse.Namespace) -> int:
+    """Detect in one file; print the faces and save the annotated copy. Returns the number of faces."""
+    config = DecodeConfig(score_threshold=args.threshold)
+    video = is_video(path)
+    writer, tmp, target, total = None, None, None, 0
+    try:
+        for index, frame in iter_frames(path, every=args.every):
+            faces = detector(frame, config)
+            total += len(faces)
+            where = f"{path} frame {index}" if video else str(path)
+            if args.json:
+                print(json.dumps({"file": str(path), "frame": index, "faces": [f.to_dict() for f in faces]}))
+            else:
+                print(f"{where}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
+                for face in faces:
+                    print(f"  {describe(face)}")
+            if args.save is None:
+                continue
+            annotated = draw(frame, faces)
+            if not video:
+                save_image(args.save / f"{path.stem}_faces{path.suffix if path.suffix.lower() != '.webp' else '.png'}", annotated)
+                continue
+            if writer is None:
+                target = args.save / f"{path.stem}_faces.mp4"
+                tmp = _temp_beside(target)
+                fps = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25.0
+                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps / args.every, frame.shape[1::-1])
+            writer.write(cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR))
+        if writer is not None:
+            writer.release()
+            writer = None
+            os.replace(tmp, target)
+    finally:
+        if writer is not None:
+            writer.release()
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    return total
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when every input was read; 1 when any was missing or unreadable (the others are still processed)."""
+    args = parse_args(argv)
+    try:
+        model, _ = load_model(args.checkpoint)
+    except CheckpointError as error:
+        print(f"facekit detect: {error}", file=sys.stderr)
+        return 1
+    detector = TorchDetector(model)
+    files, failed = [], 0
+    for path in args.paths:
+        try:
+            files += list_media([path])
+        except (FileNotFoundError, ValueError) as error:
+            print(f"facekit detect: {error}", file=sys.stderr)
+            failed += 1
+    if args.save is not None:
+        args.save.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        try:
+            run_one(path, detector, args)
+        except ValueError as error:
+            print(f"facekit detect: skipped {path}: {error}", file=sys.stderr)
+            failed += 1
+    if args.save is not None and files:
+        print(f"annotated copies in {args.save}")
+    return 1 if failed else 0

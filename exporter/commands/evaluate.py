@@ -1,0 +1,51 @@
+"""`facekit eval`: score a checkpoint beside the teachers on held-out data and write its model card."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from exporter.checkpoint import CheckpointError, load_model
+from exporter.evaluation_suite import evaluate_all
+from exporter.model.summary import summarize
+from exporter.model_card import build_card, write_card
+from exporter.paths import DEFAULT_CHECKPOINT, data_root
+from exporter.train.pools import DatasetLayoutError
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options of `facekit eval`."""
+    p = argparse.ArgumentParser(prog="facekit eval", description=__doc__)
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the shipped checkpoint")
+    p.add_argument("--data", type=Path, default=None, help="datasets folder (default: $FACEKIT_DATA or ../shared/datasets)")
+    p.add_argument("--card", type=Path, default=None, help="write model_card.json, MODEL_CARD.md and a plot here")
+    p.add_argument("--no-teachers", action="store_true", help="score only the checkpoint (faster)")
+    p.add_argument("--video-every", type=int, default=10, help="score every Nth frame of the validation videos")
+    p.add_argument("--utk-limit", type=int, default=None, help="score at most N UTKFace validation crops")
+    p.add_argument("--train-command", default="make train", help="how the checkpoint was made (for the card)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the metrics as JSON; write the card when asked."""
+    args = parse_args(argv)
+    try:
+        model, payload = load_model(args.checkpoint)
+        metrics = evaluate_all(model, args.data or data_root(), not args.no_teachers, args.video_every, args.utk_limit)
+    except (CheckpointError, DatasetLayoutError) as error:
+        print(f"facekit eval: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(metrics, indent=1))
+    if args.card:
+        shown = Path(os.path.relpath(args.checkpoint.resolve()))
+        card = build_card(payload, metrics, str(summarize(model)), shown, args.train_command)
+        for path in write_card(card, args.card):
+            print(f"wrote {path}")
+        for row in card["targets"]:
+            print(f"target {row['name']}: goal {row['goal']}, measured {row['measured']:.3f}: {'met' if row['met'] else 'NOT met'}")
+    return 0

@@ -1,0 +1,64 @@
+"""`facekit train`: train a model variant on the datasets folder; optionally ship the best checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from exporter.checkpoint import read_checkpoint, write_payload
+from exporter.model.registry import MODEL_VARIANTS
+from exporter.paths import data_root
+from exporter.train.config import TrainConfig
+from exporter.train.loop import Trainer
+from exporter.train.pools import DatasetLayoutError
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options of `facekit train` (defaults are the shipped recipe)."""
+    d = TrainConfig(data_root=Path("."))
+    p = argparse.ArgumentParser(prog="facekit train", description=__doc__)
+    p.add_argument("--data", type=Path, default=None, help="datasets folder (default: $FACEKIT_DATA or ../shared/datasets)")
+    p.add_argument("--out", type=Path, default=d.out_dir, help="run folder for best.pt, last.pt, history.json")
+    p.add_argument("--variant", choices=list(MODEL_VARIANTS), default=d.variant)
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--val-every", type=int, default=d.val_every)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto (GPU if visible), cpu, cuda, cuda:1 ...")
+    p.add_argument("--no-distill", action="store_true", help="train without the BlazeFace score distillation")
+    p.add_argument("--utk-limit", type=int, default=None, help="use at most N UTKFace training crops (smoke runs)")
+    p.add_argument("--scene-limit", type=int, default=None, help="use at most N scene photos (smoke runs)")
+    p.add_argument("--val-utk", type=int, default=d.val_utk, help="UTKFace validation crops scored during training")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt when it exists")
+    p.add_argument("--ship", type=Path, default=None, help="copy the best checkpoint here when training ends")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run training; exit 1 with a clear message on a bad dataset layout."""
+    args = parse_args(argv)
+    config = TrainConfig(
+        data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
+        distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,
+    )
+    try:
+        trainer = Trainer(config)
+    except (DatasetLayoutError, ValueError) as error:
+        print(f"facekit train: {error}", file=sys.stderr)
+        return 1
+    trainer.run(resume=args.resume)
+    if args.ship:
+        ship(Path(args.out) / "best.pt", args.ship)
+        print(f"shipped the best checkpoint to {args.ship}")
+    return 0
+
+
+def ship(best: Path, target: Path) -> None:
+    """Copy the best checkpoint (no optimiser state) to target, atomically, with the run's whole history."""
+    payload = read_checkpoint(best)
+    payload["train"]["history"] = read_checkpoint(best.with_name("last.pt"))["train"]["history"]
+    write_payload(target, payload)

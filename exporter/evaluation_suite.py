@@ -1,0 +1,62 @@
+"""Every evaluation of `facekit eval`: the student and the teachers scored on the same held-out sets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from exporter.data.dlib_faces import load_dlib_faces
+from exporter.data.types import LabelledImage
+from exporter.evaluate import (
+    FaceDetector,
+    TorchDetector,
+    score_against,
+    score_scenes,
+    score_utkface,
+    teacher_attribute_detector,
+)
+from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
+from exporter.train.pools import load_splits
+
+DLIB_FILES = ("training.xml", "testing.xml")  # FaceKit never trains on them: both halves are test data here
+
+
+def dlib_images(root: Path) -> list[LabelledImage]:
+    """The dlib example faces (both XML files), or [] when the folder is absent."""
+    folder = Path(root) / "dlib_faces"
+    images: list[LabelledImage] = []
+    for name in DLIB_FILES:
+        if (folder / name).is_file():
+            images += load_dlib_faces(folder / name)[0]
+    return images
+
+
+def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int = 10, utk_limit: int | None = None) -> dict:
+    """Scores of the model (and, with teachers=True, of BlazeFace short/full-range and the age/gender teacher)."""
+    splits = load_splits(data_root)
+    student = TorchDetector(model)
+    detectors: dict[str, FaceDetector] = {"facekit": student}
+    short = BlazeFaceTeacher("short")
+    if teachers:
+        detectors["blazeface_short"] = short.detect
+        detectors["blazeface_full"] = BlazeFaceTeacher("full").detect
+    utk_val = splits.utk_val[:utk_limit] if utk_limit else splits.utk_val
+    results: dict = {"utkface_val": {"crops": len(utk_val), "facekit": asdict(score_utkface(student, utk_val))}}
+    if teachers:
+        attr_teacher = teacher_attribute_detector(short, AgeGenderTeacher())
+        results["utkface_val"]["age_gender_teacher"] = asdict(score_utkface(attr_teacher, utk_val))
+    for name, images in (("facemask_val", splits.scenes_val), ("dlib_faces", dlib_images(data_root))):
+        if images:
+            results[name] = {key: asdict(score_scenes(det, images)) for key, det in detectors.items()}
+    if splits.videos_val:
+        results["video_val"] = {
+            "files": [p.name for p in splits.videos_val],
+            "every_nth_frame": video_every,
+            "reference": "blazeface_short",
+            "facekit": asdict(score_against(student, short.detect, splits.videos_val, video_every)),
+        }
+        if teachers:
+            results["video_val"]["blazeface_full"] = asdict(
+                score_against(detectors["blazeface_full"], short.detect, splits.videos_val, video_every)
+            )
+    return results
