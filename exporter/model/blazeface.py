@@ -25,7 +25,7 @@ class ModelConfig:
     """Architecture knobs: width multiplies every channel count; attr_channels sizes the age/gender branch."""
 
     width: float = 1.0
-    attr_channels: int = 64
+    attr_channels: int = 32
     input_size: int = 128
     anchors_16: int = 2  # anchors per cell of the 16x16 map
     anchors_8: int = 6  # anchors per cell of the 8x8 map

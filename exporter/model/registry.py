@@ -5,7 +5,7 @@ from __future__ import annotations
 from exporter.model.blazeface import FaceKitNet, ModelConfig
 
 MODEL_VARIANTS: dict[str, ModelConfig] = {
-    "facekit-s": ModelConfig(width=1.0, attr_channels=64),  # the default, shipped model
+    "facekit-s": ModelConfig(width=1.0, attr_channels=32),  # the default, shipped model (fp16 TFLite under 300 KB)
     "facekit-m": ModelConfig(width=1.25, attr_channels=96),  # wider, for users with more compute
     "facekit-xs": ModelConfig(width=0.5, attr_channels=16),  # tiny: fast tests and smoke runs
 }
