@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from exporter.data.dlib_faces import load_dlib_faces
+from exporter.data.splits import evenly
 from exporter.data.types import LabelledImage
 from exporter.evaluate import (
     FaceDetector,
@@ -40,7 +41,7 @@ def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int
     if teachers:
         detectors["blazeface_short"] = short.detect
         detectors["blazeface_full"] = BlazeFaceTeacher("full").detect
-    utk_val = splits.utk_val[:utk_limit] if utk_limit else splits.utk_val
+    utk_val = evenly(splits.utk_val, utk_limit)
     results: dict = {"utkface_val": {"crops": len(utk_val), "facekit": asdict(score_utkface(student, utk_val))}}
     if teachers:
         attr_teacher = teacher_attribute_detector(short, AgeGenderTeacher())

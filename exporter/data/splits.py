@@ -37,3 +37,11 @@ def file_md5(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def evenly(items: list[T], count: int | None) -> list[T]:
+    """`count` items spread evenly over the list, in order (all of them when count is None or large)."""
+    if count is None or len(items) <= count:
+        return list(items)
+    step = len(items) / count
+    return [items[int(i * step)] for i in range(count)]

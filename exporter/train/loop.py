@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from exporter.checkpoint import read_checkpoint, save_checkpoint
+from exporter.data.splits import evenly
 from exporter.evaluate import TorchDetector, score_scenes, score_utkface
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
@@ -69,9 +70,8 @@ class Trainer:
         splits = load_splits(cfg.data_root)
         self.teacher = BlazeFaceTeacher("short", num_threads=1)
         cache = PseudoLabelCache(self.teacher.teacher_id)
-        utk_train = splits.utk_train[: cfg.utk_limit] if cfg.utk_limit else splits.utk_train
-        crops, utk_report = utk_sources(utk_train, self.teacher, cache)
-        scenes, scene_report = scene_sources(splits.scenes_train[: cfg.scene_limit] if cfg.scene_limit else splits.scenes_train)
+        crops, utk_report = utk_sources(evenly(splits.utk_train, cfg.utk_limit), self.teacher, cache)
+        scenes, scene_report = scene_sources(evenly(splits.scenes_train, cfg.scene_limit))
         videos, video_report = ([], None)
         if splits.videos_train and cfg.mix.video > 0:
             attr_teacher = AgeGenderTeacher()
@@ -82,7 +82,7 @@ class Trainer:
             if report is not None:
                 self.log(report.summary())
         self.pools = SamplePools(crops, backgrounds, scenes, videos)
-        self.val_utk = splits.utk_val[: cfg.val_utk]
+        self.val_utk = evenly(splits.utk_val, cfg.val_utk)
         self.val_scenes = splits.scenes_val
         self.data_summary = {
             "utkface_train_crops": len(crops),
