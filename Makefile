@@ -7,11 +7,14 @@ STAMP   := $(VENV)/.installed
 DATA    ?= ../shared/datasets
 SHIPPED := exporter/weights/facekit_default.pt
 IMAGES  ?=
+TARGET  ?= android
+CHECKPOINT ?= $(SHIPPED)
 PIP     := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: help setup assets test train eval detect clean-venv
+.PHONY: help setup assets test export train eval detect clean-venv
 
 help:
+	@echo "make export TARGET=android set up, convert, verify and package (android, ios, ncnn, onnx, all)"
 	@echo "make test                  set up .venv, fetch assets, run the test suite"
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
@@ -33,6 +36,9 @@ assets: setup
 
 test: assets
 	FACEKIT_DATA=$(DATA) $(PY) -m pytest -q
+
+export: assets
+	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) --data $(DATA)
 
 train: assets
 	$(FACEKIT) train --data $(DATA) --out runs/train --ship $(SHIPPED)

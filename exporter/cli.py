@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("exporter.commands.train", "train the multitask face model (distilled from the teachers)"),
     "eval": ("exporter.commands.evaluate", "score a checkpoint and the teachers; write the model card"),
     "detect": ("exporter.commands.detect", "find faces (box, score, age, gender) in images or a video"),
+    "export": ("exporter.commands.export", "convert to TFLite, Core ML, ncnn, ONNX; verify; package for the apps"),
 }
 
 

@@ -1,0 +1,40 @@
+"""`facekit export --target T`: every mobile format of T, verified against PyTorch, packaged into exports/T."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from exporter.checkpoint import CheckpointError
+from exporter.export.formats import PRECISIONS, TARGETS, ExportOptionError, formats_for
+from exporter.export.images import ExportDataError
+from exporter.export.pipeline import ExportFailed, export
+from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT, data_root
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options of `facekit export`."""
+    p = argparse.ArgumentParser(prog="facekit export", description=__doc__)
+    p.add_argument("--target", default="android", help=f"one of: {', '.join(TARGETS)} (default android)")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the shipped checkpoint")
+    p.add_argument("--precision", nargs="+", default=None, metavar="P",
+                   help=f"only these precisions ({', '.join(PRECISIONS)}); ONNX fp32 is always made")
+    p.add_argument("--data", type=Path, default=None, help="datasets folder for calibration and verification images")
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "exports", help="bundles go to OUT/<target>")
+    p.add_argument("--no-install", action="store_true", help="do not copy the models into the sample apps")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when every artifact was exported and verified (or checked as far as the host allows)."""
+    args = parse_args(argv)
+    try:
+        formats_for(args.target)  # unknown targets fail before any work
+        export(args.target, args.checkpoint, args.data or data_root(), args.out, args.precision,
+               None if args.no_install else REPO_ROOT)
+    except (ExportOptionError, CheckpointError, ExportDataError, ExportFailed) as error:
+        print(f"facekit export: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Export: convert a checkpoint to every mobile format, verify each against PyTorch, package a bundle."""

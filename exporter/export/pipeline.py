@@ -1,0 +1,182 @@
+"""`facekit export`: convert (each format in its own process), verify against PyTorch, package atomically, install."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from exporter.assets import ASSETS, assets_dir
+from exporter.checkpoint import load_model
+from exporter.export import bundle
+from exporter.export.artifacts import Artifact, read_report
+from exporter.export.formats import FORMATS, Format, formats_for, precisions_for
+from exporter.export.images import calibration_images, verification_images
+from exporter.export.integration_readme import render_readme
+from exporter.export.runners import runner_for, torch_runner
+from exporter.export.verify import Parity, compare, median_latency_ms
+from exporter.paths import REPO_ROOT
+from exporter.preprocess import letterbox, read_rgb
+
+GOLDEN_PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")  # licences allow shipping derived tensors
+VERIFIED, NOT_VERIFIED, FAILED = "verified", "exported, not verified", "failed"
+
+
+class ExportFailed(RuntimeError):
+    """A conversion or a verification failed; nothing was packaged."""
+
+
+@dataclass
+class Row:
+    """One artifact's outcome."""
+
+    artifact: Artifact
+    status: str
+    size: int
+    parity: Parity | None = None
+    latency_ms: float | None = None
+    note: str = ""
+
+
+def run_converter(fmt: Format, precisions: tuple[str, ...], checkpoint: Path, staging: Path, calibration: Path | None,
+                  log) -> list[Artifact]:
+    """Run one converter module in its own process; raise ExportFailed with its output's tail on failure."""
+    command = [sys.executable, "-m", fmt.converter, "--checkpoint", str(checkpoint), "--onnx",
+               str(staging / FORMATS["onnx"].artifact_name("fp32")), "--out", str(staging), "--precisions", *precisions]
+    if calibration is not None:
+        command += ["--calibration", str(calibration)]
+    log(f"converting {fmt.name} ({', '.join(precisions)})...")
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise ExportFailed(f"{fmt.name} conversion failed (exit {result.returncode}):\n{tail}")
+    artifacts, seconds = read_report(staging, fmt.name)
+    log(f"  {fmt.name}: {len(artifacts)} artifact(s) in {seconds:.1f} s")
+    return artifacts
+
+
+def verify(artifacts: list[Artifact], staging: Path, images: np.ndarray, reference: list[np.ndarray]) -> list[Row]:
+    """Run every artifact the host can run on the verification images and judge it."""
+    rows = []
+    for artifact in artifacts:
+        size = bundle.size_of(staging / artifact.path) + sum(
+            bundle.size_of(staging / f) for f in artifact.files if f != artifact.path)
+        runner = runner_for(artifact, staging)
+        if runner is None:  # Core ML: its converter compares numbers itself where it can (macOS)
+            checked = artifact.checks.get("numbers_checked", False)
+            note = "numbers checked by its converter" if checked else artifact.checks.get("numbers_reason", "no host runtime")
+            rows.append(Row(artifact, VERIFIED if checked else NOT_VERIFIED, size, note=note))
+            continue
+        parity = compare(reference, runner(images), artifact.precision)
+        latency = median_latency_ms(runner, images[0])
+        rows.append(Row(artifact, VERIFIED if parity.passed else FAILED, size, parity, latency, "; ".join(parity.failures)))
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    """The printed report: one line per artifact."""
+    head = f"{'format':7} {'precision':12} {'status':23} {'size':>9} {'max|err|':>9} {'err/range':>9} " \
+           f"{'faces':>6} {'age±':>5} {'gender':>6} {'host ms':>7}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        p = r.parity
+        cells = ("", "", "", "", "", "") if p is None else (
+            f"{max(p.max_abs_error.values()):.1e}", f"{max(p.max_error_over_range.values()):.1e}",
+            f"{p.faces_matched:.3f}", f"{p.mean_age_difference:.2f}", f"{p.gender_agreement:.3f}", f"{r.latency_ms:.2f}")
+        lines.append(f"{r.artifact.format:7} {r.artifact.precision:12} {r.status:23} {r.size / 1024:>7.0f}KB "
+                     f"{cells[0]:>9} {cells[1]:>9} {cells[2]:>6} {cells[3]:>5} {cells[4]:>6} {cells[5]:>7}")
+        if r.note:
+            lines.append(f"{'':21}{r.note}")
+    return "\n".join(lines)
+
+
+def size_versus_mediapipe(rows: list[Row]) -> str | None:
+    """The fp16 TFLite size as a ratio of MediaPipe's BlazeFace short-range file (when both are at hand)."""
+    fp16 = next((r for r in rows if r.artifact.format == "tflite" and r.artifact.precision == "fp16"), None)
+    reference = assets_dir() / ASSETS["blazeface_short_range.tflite"].name
+    if fp16 is None or not reference.is_file():
+        return None
+    ratio = fp16.size / reference.stat().st_size
+    return (f"fp16 TFLite: {fp16.size / 1024:.0f} KB = {ratio:.2f}x MediaPipe BlazeFace short-range "
+            f"({reference.stat().st_size / 1024:.0f} KB) while carrying the age and gender heads")
+
+
+def golden_squares() -> tuple[np.ndarray, list[str]]:
+    """The sample photos (fetched assets) letterboxed to 128x128."""
+    paths = [assets_dir() / name for name in GOLDEN_PHOTOS]
+    return np.stack([letterbox(read_rgb(p), 128)[0] for p in paths]), list(GOLDEN_PHOTOS)
+
+
+def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO_ROOT / "exports",
+           precisions: list[str] | None = None, app_root: Path | None = REPO_ROOT, log=print) -> tuple[Path, list[Row]]:
+    """Export every format of the target into out_root/target (replaced atomically), verified; then install
+    into the sample apps under app_root (None: do not install)."""
+    start = time.time()
+    formats = formats_for(target)
+    chosen = {f.name: precisions_for(f, precisions) for f in formats}
+    model, payload = load_model(checkpoint)
+    images, _ = verification_images(data_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_root, prefix=f".staging-{target}-"))
+    try:
+        with tempfile.TemporaryDirectory(prefix="facekit-calibration-") as scratch:
+            calibration = None
+            if any("int8" in p for p in chosen.values()):
+                calibration = Path(scratch) / "calibration.npy"
+                np.save(calibration, calibration_images(data_root))
+            artifacts = []
+            for fmt in formats:
+                artifacts += run_converter(fmt, chosen[fmt.name], checkpoint, staging, calibration, log)
+        log(f"verifying on {len(images)} held-out face images...")
+        reference = torch_runner(model)(images)
+        rows = verify(artifacts, staging, images, reference)
+        log(table(rows))
+        if (line := size_versus_mediapipe(rows)) is not None:
+            log(line)
+        if any(r.status == FAILED for r in rows):
+            raise ExportFailed("verification failed (see the table); the previous bundle is untouched")
+        squares, names = golden_squares()
+        golden = bundle.golden_vectors(torch_runner(model), squares, names, staging / "golden")
+        entries = [_entry(r, staging) for r in rows]
+        verification = {"images": int(len(images)), "source": "held-out UTKFace crops and face-mask scenes, letterboxed"}
+        manifest = bundle.build_manifest(target, checkpoint, payload, entries, golden, verification, staging)
+        bundle.validate_manifest(manifest)
+        for report in staging.glob("*.report.json"):
+            report.unlink()
+        bundle.write_json(staging / "manifest.json", manifest)
+        (staging / "README.md").write_text(render_readme(manifest))
+        final = out_root / target
+        bundle.swap_into_place(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if app_root is not None:
+        install_into_apps(final, formats, rows, app_root, log)
+    log(f"exported {target} to {final} in {time.time() - start:.1f} s")
+    return final, rows
+
+
+def _entry(row: Row, folder: Path) -> dict:
+    """The manifest's record of one artifact."""
+    a = row.artifact
+    return {
+        "format": a.format, "precision": a.precision, "file": a.path,
+        "files": {f: bundle.sha256_of(folder / f) for f in a.files}, "size_bytes": row.size, "status": row.status,
+        "io": a.io, "checks": a.checks, "parity": None if row.parity is None else row.parity.to_dict(),
+        "host_latency_ms": row.latency_ms, "note": row.note,
+    }
+
+
+def install_into_apps(bundle_dir: Path, formats: list[Format], rows: list[Row], app_root: Path, log) -> None:
+    """Copy each format's files and the manifest into the sample app folder the table names."""
+    for fmt in formats:
+        if fmt.app_folder is None:
+            continue
+        files = [bundle_dir / f for r in rows if r.artifact.format == fmt.name for f in r.artifact.files]
+        installed = bundle.install(files, app_root / fmt.app_folder, bundle_dir / "manifest.json")
+        log(f"installed {len(installed)} files into {fmt.app_folder}")

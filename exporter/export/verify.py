@@ -1,0 +1,119 @@
+"""Parity of an exported artifact with PyTorch: raw outputs and decoded faces, with the thresholds per precision."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from exporter.export.artifacts import OUTPUT_NAMES
+from exporter.export.runners import Runner
+from exporter.metrics import box_iou
+from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, Face, decode_faces, generate_anchors
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What an artifact must meet to be called verified."""
+
+    max_abs_error: float | None = None  # on every raw output
+    max_error_over_range: float | None = None  # max abs error / (max - min of the PyTorch output), per output
+    min_faces_matched: float | None = None  # share of PyTorch faces found again at IoU >= match_iou
+    max_mean_age_difference: float | None = None  # years, over matched faces
+    min_gender_agreement: float | None = None  # over matched faces
+    match_iou: float = 0.9
+
+
+THRESHOLDS = {
+    "fp32": Thresholds(max_abs_error=1e-4),
+    "fp16": Thresholds(max_error_over_range=5e-3),
+    "int8-dynamic": Thresholds(min_faces_matched=0.98, max_mean_age_difference=1.5, min_gender_agreement=0.97),
+    "int8": Thresholds(min_faces_matched=0.98, max_mean_age_difference=1.5, min_gender_agreement=0.97),
+}
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Measured agreement of one artifact with PyTorch on the verification images."""
+
+    images: int
+    max_abs_error: dict[str, float]
+    max_error_over_range: dict[str, float]
+    reference_faces: int
+    faces_matched: float
+    mean_age_difference: float
+    gender_agreement: float
+    passed: bool
+    failures: list[str]
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def decode_all(outputs: list[np.ndarray], config: DecodeConfig = DecodeConfig()) -> list[list[Face]]:
+    """Faces of every image of a batch of raw outputs."""
+    anchors = generate_anchors(FRONT_ANCHORS)
+    reg, score, age, gender = outputs
+    return [decode_faces(reg[i], score[i], anchors, FRONT_ANCHORS.input_size, config, age[i], gender[i])
+            for i in range(len(reg))]
+
+
+def match_faces(reference: list[list[Face]], candidate: list[list[Face]], iou: float) -> tuple[int, list[tuple[Face, Face]]]:
+    """Greedy one-to-one matching per image (reference faces in score order); returns (reference count, pairs)."""
+    total, pairs = 0, []
+    for ref, cand in zip(reference, candidate):
+        total += len(ref)
+        if not ref or not cand:
+            continue
+        overlaps = box_iou(np.stack([f.box for f in ref]), np.stack([f.box for f in cand]))
+        used: set[int] = set()
+        for i in np.argsort([-f.score for f in ref], kind="stable"):
+            order = [j for j in np.argsort(-overlaps[i], kind="stable") if j not in used and overlaps[i, j] >= iou]
+            if order:
+                used.add(int(order[0]))
+                pairs.append((ref[i], cand[order[0]]))
+    return total, pairs
+
+
+def compare(reference: list[np.ndarray], candidate: list[np.ndarray], precision: str) -> Parity:
+    """Raw and decoded agreement, judged by the thresholds of the precision."""
+    t = THRESHOLDS[precision]
+    abs_err, rel_err = {}, {}
+    for name, ref, out in zip(OUTPUT_NAMES, reference, candidate):
+        if ref.shape != out.shape:
+            raise ValueError(f"output {name}: shape {out.shape}, PyTorch gives {ref.shape}")
+        abs_err[name] = float(np.abs(ref - out).max())
+        rel_err[name] = abs_err[name] / max(float(ref.max() - ref.min()), 1e-12)
+    ref_faces, cand_faces = decode_all(reference), decode_all(candidate)
+    total, pairs = match_faces(ref_faces, cand_faces, t.match_iou)
+    matched = len(pairs) / total if total else 1.0
+    age = float(np.mean([abs(a.age - b.age) for a, b in pairs])) if pairs else 0.0
+    gender = float(np.mean([(a.female >= 0.5) == (b.female >= 0.5) for a, b in pairs])) if pairs else 1.0
+    failures = []
+    if t.max_abs_error is not None and max(abs_err.values()) > t.max_abs_error:
+        failures.append(f"max abs error {max(abs_err.values()):.2e} > {t.max_abs_error:.0e}")
+    if t.max_error_over_range is not None and max(rel_err.values()) > t.max_error_over_range:
+        failures.append(f"max error / range {max(rel_err.values()):.2e} > {t.max_error_over_range:.0e}")
+    if t.min_faces_matched is not None and matched < t.min_faces_matched:
+        failures.append(f"faces matched at IoU {t.match_iou} {matched:.3f} < {t.min_faces_matched}")
+    if t.max_mean_age_difference is not None and age > t.max_mean_age_difference:
+        failures.append(f"mean age difference {age:.2f} > {t.max_mean_age_difference} years")
+    if t.min_gender_agreement is not None and gender < t.min_gender_agreement:
+        failures.append(f"gender agreement {gender:.3f} < {t.min_gender_agreement}")
+    if total == 0:
+        failures.append("PyTorch finds no face in the verification images: parity of decoded faces is untested")
+    return Parity(len(reference[0]), abs_err, rel_err, total, matched, age, gender, not failures, failures)
+
+
+def median_latency_ms(runner: Runner, square: np.ndarray, runs: int = 30, warmup: int = 5) -> float:
+    """Median wall time of one single-image inference (after warm-up), in milliseconds."""
+    for _ in range(warmup):
+        runner(square[None])
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        runner(square[None])
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
