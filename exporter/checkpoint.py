@@ -67,8 +67,8 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return payload
 
 
-def load_model(path: Path) -> tuple[FaceKitNet, dict[str, Any]]:
-    """Build the model a checkpoint describes and load its weights (eval mode)."""
+def load_model(path: Path, fold_batchnorm: bool = False) -> tuple[FaceKitNet, dict[str, Any]]:
+    """Build the model a checkpoint describes and load its weights (eval mode; BatchNorm folded if asked)."""
     payload = read_checkpoint(path)
     try:
         model = FaceKitNet(ModelConfig(**payload["model_config"]))
@@ -76,4 +76,4 @@ def load_model(path: Path) -> tuple[FaceKitNet, dict[str, Any]]:
     except (TypeError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint {path} does not match this version of the FaceKit model: {exc}") from exc
     model.eval()
-    return model, payload
+    return (model.fold_batchnorm() if fold_batchnorm else model), payload

@@ -14,6 +14,7 @@ from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, generate_anchors
 
 NUM_ANCHORS = len(generate_anchors(FRONT_ANCHORS))
 PORTABLE_MODULES = (nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Identity, nn.Sequential)
+TRAINING_ONLY = (nn.BatchNorm2d,)  # folded into the convs before export
 
 
 @pytest.mark.parametrize("variant", list(MODEL_VARIANTS))
@@ -28,10 +29,12 @@ def test_outputs_per_anchor(variant):
 
 
 @pytest.mark.parametrize("variant", list(MODEL_VARIANTS))
-def test_only_portable_layers(variant):
+def test_only_portable_layers_once_folded(variant):
     model = build_model(variant)
     leaves = [m for m in model.modules() if not list(m.children())]
-    assert all(isinstance(m, PORTABLE_MODULES) for m in leaves), {type(m).__name__ for m in leaves}
+    assert all(isinstance(m, PORTABLE_MODULES + TRAINING_ONLY) for m in leaves), {type(m).__name__ for m in leaves}
+    folded = [m for m in model.eval().fold_batchnorm().modules() if not list(m.children())]
+    assert all(isinstance(m, PORTABLE_MODULES) for m in folded), {type(m).__name__ for m in folded}
     depthwise = [m for m in leaves if isinstance(m, nn.Conv2d) and m.groups > 1]
     assert depthwise and all(m.kernel_size == (5, 5) and m.groups == m.in_channels for m in depthwise)
 
@@ -67,3 +70,22 @@ def test_anchor_order_matches_feature_maps():
 def test_unknown_variant_lists_valid_ones():
     with pytest.raises(ValueError, match="facekit-s"):
         build_model("facekit-xxl")
+
+
+def test_folding_batchnorm_keeps_outputs():
+    model = build_model("facekit-xs")
+    with torch.no_grad():
+        for _ in range(3):  # move the running statistics away from their defaults
+            model(torch.randn(8, 3, 128, 128))
+    model.eval()
+    x = torch.rand(2, 3, 128, 128) * 2 - 1
+    with torch.no_grad():
+        before = model(x)
+        after = model.fold_batchnorm()(x)
+    for a, b in zip(before, after):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-4)
+
+
+def test_folding_needs_eval_mode():
+    with pytest.raises(RuntimeError, match="eval mode"):
+        build_model("facekit-xs").fold_batchnorm()

@@ -120,7 +120,7 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
     start = time.time()
     formats = formats_for(target)
     chosen = {f.name: precisions_for(f, precisions) for f in formats}
-    model, payload = load_model(checkpoint)
+    model, payload = load_model(checkpoint, fold_batchnorm=True)  # the exported graph
     images, _ = verification_images(data_root)
     out_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_root, prefix=f".staging-{target}-"))

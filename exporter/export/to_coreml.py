@@ -51,7 +51,7 @@ class CoreMLCheckError(RuntimeError):
 
 def convert(checkpoint: Path, package: Path) -> FaceKitNet:
     """Trace the checkpoint's model, convert it to an fp16 ML Program with metadata and save it; return the model."""
-    model, payload = load_model(checkpoint)
+    model, payload = load_model(checkpoint, fold_batchnorm=True)
     size = model.config.input_size
     with torch.no_grad():
         traced = torch.jit.trace(model, torch.zeros(1, 3, size, size))

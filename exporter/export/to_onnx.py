@@ -19,7 +19,7 @@ INPUT_NAME = "input"
 
 def export_onnx(checkpoint: Path, path: Path) -> onnx.ModelProto:
     """Trace the model on a (1, 3, S, S) input in [-1, 1] and write a simplified ONNX file."""
-    model, _ = load_model(checkpoint)
+    model, _ = load_model(checkpoint, fold_batchnorm=True)
     size = model.config.input_size
     raw = path.with_suffix(".raw.onnx")
     with warnings.catch_warnings():

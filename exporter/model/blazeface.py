@@ -4,7 +4,9 @@ Input: (N, 3, 128, 128) RGB in [-1, 1]. Outputs, in this order (all per anchor, 
 16x16x2 then 8x8x6, the same order as MediaPipe's BlazeFace short-range):
   regressors (N, 896, 16), scores (N, 896, 1), age (N, 896, 1), gender (N, 896, 1).
 Only Conv2d, depthwise Conv2d, ReLU, MaxPool, channel Pad, Add, Transpose/Reshape, Concat: ops that
-TFLite (GPU delegate, NNAPI), Core ML and ncnn all run.
+TFLite (GPU delegate, NNAPI), Core ML and ncnn all run. Training uses BatchNorm after the convolutions
+that feed each ReLU (it is what lets the age and gender heads learn at all in a short CPU run); export
+folds every BatchNorm into the convolution before it (`fold_batchnorm`), so no BatchNorm op ships.
 """
 
 from __future__ import annotations
@@ -36,8 +38,15 @@ def _ch(channels: int, width: float) -> int:
     return max(8, int(round(channels * width / 4)) * 4)
 
 
+def _fold(conv: nn.Conv2d, norm: nn.Module) -> nn.Conv2d:
+    """The convolution with an eval-mode BatchNorm after it merged into its weights (Identity passes through)."""
+    if isinstance(norm, nn.Identity):
+        return conv
+    return torch.nn.utils.fusion.fuse_conv_bn_eval(conv, norm)
+
+
 class BlazeBlock(nn.Module):
-    """5x5 depthwise conv + 1x1 conv, with a max-pooled, zero-channel-padded residual; then ReLU."""
+    """5x5 depthwise conv + 1x1 conv (+ BatchNorm), with a max-pooled, zero-channel-padded residual; then ReLU."""
 
     def __init__(self, in_ch: int, out_ch: int, stride: int = 1):
         super().__init__()
@@ -47,10 +56,15 @@ class BlazeBlock(nn.Module):
             raise ValueError("BlazeBlock cannot shrink channels")
         self.depthwise = nn.Conv2d(in_ch, in_ch, 5, stride=stride, padding=2, groups=in_ch)
         self.pointwise = nn.Conv2d(in_ch, out_ch, 1)
+        self.norm: nn.Module = nn.BatchNorm2d(out_ch)
         self.pool = nn.MaxPool2d(2, 2) if stride == 2 else nn.Identity()
 
+    def fold(self) -> None:
+        """Merge the BatchNorm into the pointwise conv (eval mode only)."""
+        self.pointwise, self.norm = _fold(self.pointwise, self.norm), nn.Identity()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.pointwise(self.depthwise(x))
+        h = self.norm(self.pointwise(self.depthwise(x)))
         skip = self.pool(x)
         if self.extra_channels:
             skip = F.pad(skip, (0, 0, 0, 0, 0, self.extra_channels))
@@ -72,17 +86,22 @@ def _stage(in_ch: int, plan: list[tuple[int, int]], width: float) -> tuple[nn.Se
 
 
 class AttributeBranch(nn.Module):
-    """A light per-location branch (5x5 depthwise + 1x1 + ReLU) feeding the age and gender heads."""
+    """A light per-location branch (5x5 depthwise + 1x1 + BatchNorm + ReLU) feeding the age and gender heads."""
 
     def __init__(self, in_ch: int, channels: int, anchors: int):
         super().__init__()
         self.depthwise = nn.Conv2d(in_ch, in_ch, 5, padding=2, groups=in_ch)
         self.pointwise = nn.Conv2d(in_ch, channels, 1)
+        self.norm: nn.Module = nn.BatchNorm2d(channels)
         self.age = nn.Conv2d(channels, anchors, 1)
         self.gender = nn.Conv2d(channels, anchors, 1)
 
+    def fold(self) -> None:
+        """Merge the BatchNorm into the pointwise conv (eval mode only)."""
+        self.pointwise, self.norm = _fold(self.pointwise, self.norm), nn.Identity()
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = F.relu(self.pointwise(self.depthwise(x)))
+        h = F.relu(self.norm(self.pointwise(self.depthwise(x))))
         return self.age(h), self.gender(h)
 
 
@@ -99,7 +118,7 @@ class FaceKitNet(nn.Module):
         super().__init__()
         self.config = config
         c0 = _ch(24, config.width)
-        self.stem = nn.Sequential(nn.Conv2d(3, c0, 5, stride=2, padding=2), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(3, c0, 5, stride=2, padding=2), nn.BatchNorm2d(c0), nn.ReLU())
         self.stage16, ch16 = _stage(c0, STAGE_16, config.width)
         self.stage8, ch8 = _stage(ch16, STAGE_8, config.width)
         a16, a8 = config.anchors_16, config.anchors_8
@@ -125,6 +144,17 @@ class FaceKitNet(nn.Module):
                 head.bias.copy_(bias.reshape(-1))
         for branch in (self.attr16, self.attr8):
             nn.init.constant_(branch.age.bias, 0.3)
+
+    def fold_batchnorm(self) -> "FaceKitNet":
+        """Merge every BatchNorm into the conv before it, in place (eval mode); outputs stay the same."""
+        if self.training:
+            raise RuntimeError("fold_batchnorm needs eval mode: call model.eval() first")
+        conv, norm, relu = self.stem
+        self.stem = nn.Sequential(_fold(conv, norm), relu)
+        for module in self.modules():
+            if isinstance(module, (BlazeBlock, AttributeBranch)):
+                module.fold()
+        return self
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         f16 = self.stage16(self.stem(x))
