@@ -43,3 +43,13 @@ def test_precisions():
         precisions_for(FORMATS["coreml"], ["int8"])
     with pytest.raises(ExportOptionError, match="did you mean 'fp16'"):
         precisions_for(FORMATS["tflite"], ["fp61"])
+
+
+def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert export_main(["--target", "onnx", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x02 truncated")
+    assert export_main(["--target", "onnx", "--checkpoint", str(corrupt), "--out", str(tmp_path)]) == 1
+    assert "corrupt" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["corrupt.pt"]  # nothing written
