@@ -1,0 +1,229 @@
+"""Frame reuse on video: decide per frame between running the full model and reusing earlier results.
+
+This is the reference the Android and iOS apps port, so every step is plain integer/float arithmetic:
+
+- The change measure is a grey thumbnail: the frame's luma (0.299 R + 0.587 G + 0.114 B, in [0, 1])
+  averaged over a THUMB x THUMB grid of cells (cell edges at floor(i * H / THUMB)).
+- The change since the last full run is measured per region: the thumbnail is cut into BLOCKS x BLOCKS
+  regions and the largest mean |difference| of a region counts (a face entering a corner changes one
+  region a lot and the whole picture little).
+- `every-frame` runs the model on every frame; `skip-N` on every N-th frame; `motion-gated` when the
+  change exceeds `region_threshold`. `motion-gated+tracking` follows each face between full runs
+  (block matching of its thumbnail region at the last full run against the current frame, shifts of up
+  to `search` cells) and carries its box; it runs the model when a face's region still differs by more than
+  `face_threshold` after the best shift, or when a region away from the tracked faces changed by more
+  than `region_threshold`. Every policy runs the model at least every `max_reuse + 1` frames, so a
+  result is never reused more than `max_reuse` times.
+- With tracking, detections of a full run are matched to the tracks by IoU (greedy, best first); a
+  matched track keeps its id and smooths age and P(female) with an exponential moving average.
+
+Same frames and settings give the same decisions: the apps are checked against traces written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from exporter.postprocess import Face, iou_one_to_many
+
+POLICIES = ("every-frame", "skip-N", "motion-gated", "motion-gated+tracking")
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+@dataclass(frozen=True)
+class ReuseConfig:
+    """Settings of a policy (the defaults are the ones `facekit bench` reports)."""
+
+    policy: str = "motion-gated+tracking"
+    skip: int = 3  # skip-N: run on frames 0, N, 2N, ...
+    thumb: int = 32  # thumbnail side, in cells
+    blocks: int = 4  # the change is measured in blocks x blocks regions of the thumbnail
+    region_threshold: float = 0.04  # largest mean |change| of a region since the last full run, luma in [0, 1]
+    face_threshold: float = 0.05  # mean |change| of a face's region after its best shift
+    search: int = 2  # tracking: largest shift tried, in thumbnail cells
+    max_reuse: int = 10  # a result is reused on at most this many frames in a row
+    match_iou: float = 0.3  # tracking: a detection continues a track above this IoU
+    smoothing: float = 0.3  # tracking: weight of a new age/gender observation
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown reuse policy {self.policy!r}; choose one of: {', '.join(POLICIES)}")
+        if self.skip < 1 or self.max_reuse < 0 or self.search < 0 or self.blocks < 1 or self.thumb % self.blocks:
+            raise ValueError("skip >= 1, max_reuse >= 0, search >= 0 and a thumb side divisible by blocks are required")
+
+
+def thumbnail(frame_rgb: np.ndarray, size: int) -> np.ndarray:
+    """Mean luma in [0, 1] over a size x size grid of cells: (size, size) float32."""
+    h, w = frame_rgb.shape[:2]
+    if h < size or w < size:
+        raise ValueError(f"frame {w}x{h} is smaller than the {size}x{size} thumbnail")
+    luma = frame_rgb.astype(np.float32) @ LUMA / 255.0
+    rows = (np.arange(size + 1) * h) // size
+    cols = (np.arange(size + 1) * w) // size
+    sums = np.add.reduceat(np.add.reduceat(luma, rows[:-1], axis=0), cols[:-1], axis=1)
+    counts = np.outer(np.diff(rows), np.diff(cols)).astype(np.float32)
+    return (sums / counts).astype(np.float32)
+
+
+@dataclass
+class Track:
+    """A face followed across frames."""
+
+    id: int
+    face: Face  # box and keypoints in image pixels, at the current frame
+    age: float
+    female: float
+    start: Face  # the face as the model saw it at the last full run
+
+
+@dataclass(frozen=True)
+class FrameDecision:
+    """What the scheduler did on one frame."""
+
+    index: int
+    ran_model: bool
+    reason: str  # first, skip, period, scene-change, face-change, max-reuse, static
+    change: float  # largest regional |thumbnail change| since the last full run (tracked faces left out)
+    faces: tuple[Face, ...]
+    track_ids: tuple[int, ...] = ()
+
+    def trace(self) -> dict:
+        """The JSON-friendly record the apps' ports are checked against."""
+        return {"index": self.index, "ran_model": self.ran_model, "reason": self.reason,
+                "change": round(self.change, 6), "track_ids": list(self.track_ids),
+                "faces": [f.to_dict() for f in self.faces]}
+
+
+def region_change(thumb: np.ndarray, reference: np.ndarray, blocks: int, ignore: np.ndarray | None = None) -> float:
+    """Largest mean |thumb - reference| over blocks x blocks regions (cells where ignore is True left out)."""
+    diff = np.abs(thumb - reference)
+    keep = np.ones_like(diff) if ignore is None else (~ignore).astype(np.float32)
+    side = thumb.shape[0] // blocks
+    sums = (diff * keep).reshape(blocks, side, blocks, side).sum(axis=(1, 3))
+    counts = keep.reshape(blocks, side, blocks, side).sum(axis=(1, 3))
+    return float(np.max(np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)))
+
+
+def _region(box: np.ndarray, width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """Thumbnail cells (x0, y0, x1, y1) covered by an image-pixel box, at least one cell, inside the grid."""
+    x0 = int(np.clip(np.floor(box[0] * size / width), 0, size - 1))
+    y0 = int(np.clip(np.floor(box[1] * size / height), 0, size - 1))
+    x1 = int(np.clip(np.ceil(box[2] * size / width), x0 + 1, size))
+    y1 = int(np.clip(np.ceil(box[3] * size / height), y0 + 1, size))
+    return x0, y0, x1, y1
+
+
+def best_shift(previous: np.ndarray, current: np.ndarray, region: tuple[int, int, int, int], search: int) -> tuple[int, int, float]:
+    """Shift (dx, dy) in cells that best maps the region of `previous` onto `current`, and the mean |diff| left."""
+    x0, y0, x1, y1 = region
+    size = previous.shape[0]
+    patch = previous[y0:y1, x0:x1]
+    best = (0, 0, float(np.abs(current[y0:y1, x0:x1] - patch).mean()))
+    for dy in range(-search, search + 1):
+        for dx in range(-search, search + 1):
+            if (dx, dy) == (0, 0) or not (0 <= x0 + dx and x1 + dx <= size and 0 <= y0 + dy and y1 + dy <= size):
+                continue
+            diff = float(np.abs(current[y0 + dy:y1 + dy, x0 + dx:x1 + dx] - patch).mean())
+            if diff < best[2] - 1e-7:  # ties keep the smaller shift (scan order): deterministic
+                best = (dx, dy, diff)
+    return best
+
+
+def _moved(face: Face, dx: float, dy: float) -> Face:
+    offset = np.array([dx, dy], np.float32)
+    return replace(face, box=face.box + np.tile(offset, 2), keypoints=face.keypoints + offset)
+
+
+@dataclass
+class FrameReuseScheduler:
+    """Runs `detect` (frame -> faces in image pixels) only when the policy says so."""
+
+    detect: Callable[[np.ndarray], list[Face]]
+    config: ReuseConfig = field(default_factory=ReuseConfig)
+
+    def __post_init__(self) -> None:
+        self.index = -1
+        self.since_full = 0
+        self.reference: np.ndarray | None = None  # thumbnail at the last full run
+        self.faces: list[Face] = []
+        self.tracks: list[Track] = []
+        self.next_id = 1
+
+    def _tracked_cells(self, shape: tuple[int, int]) -> np.ndarray:
+        """Thumbnail cells a tracked face may cover since the last full run (its box there, widened by the search)."""
+        cfg, (h, w) = self.config, shape
+        mask = np.zeros((cfg.thumb, cfg.thumb), bool)
+        for track in self.tracks:
+            for box in (track.face.box, track.start.box):
+                x0, y0, x1, y1 = _region(box, w, h, cfg.thumb)
+                mask[max(y0 - cfg.search, 0):y1 + cfg.search, max(x0 - cfg.search, 0):x1 + cfg.search] = True
+        return mask
+
+    def _reason(self, thumb: np.ndarray, shape: tuple[int, int]) -> tuple[str | None, float]:
+        """Why the model must run on this frame (None: reuse; tracking then moves the tracks), and the change."""
+        cfg = self.config
+        if self.reference is None:
+            return "first", 0.0
+        tracking = cfg.policy == "motion-gated+tracking"
+        change = region_change(thumb, self.reference, cfg.blocks, self._tracked_cells(shape) if tracking else None)
+        if cfg.policy == "every-frame":
+            return "every-frame", change
+        if self.since_full >= cfg.max_reuse:
+            return "max-reuse", change
+        if cfg.policy == "skip-N":
+            return ("period" if self.since_full + 1 >= cfg.skip else None), change
+        if change > cfg.region_threshold:
+            return "scene-change", change
+        if tracking:
+            h, w = shape
+            moves = []
+            for track in self.tracks:
+                dx, dy, residual = best_shift(self.reference, thumb, _region(track.start.box, w, h, cfg.thumb), cfg.search)
+                if residual > cfg.face_threshold:
+                    return "face-change", change
+                moves.append((dx * w / cfg.thumb, dy * h / cfg.thumb))
+            for track, (dx, dy) in zip(self.tracks, moves):
+                track.face = _moved(track.start, dx, dy)
+            self.faces = [replace(t.face, age=t.age, female=t.female) for t in self.tracks]
+        return None, change
+
+    def _update_tracks(self, faces: list[Face]) -> None:
+        """Continue tracks with the new detections (greedy IoU, best first); start tracks for the rest."""
+        cfg = self.config
+        free = list(range(len(self.tracks)))
+        updated: list[Track] = []
+        for face in sorted(faces, key=lambda f: -f.score):
+            overlaps = iou_one_to_many(face.box, np.array([self.tracks[i].face.box for i in free]).reshape(-1, 4))
+            if len(free) and overlaps.max() >= cfg.match_iou:
+                track = self.tracks[free.pop(int(overlaps.argmax()))]
+                a = cfg.smoothing
+                track.age = (1 - a) * track.age + a * (face.age or 0.0)
+                track.female = (1 - a) * track.female + a * (face.female or 0.0)
+                track.face = track.start = face
+            else:
+                track = Track(self.next_id, face, face.age or 0.0, face.female or 0.0, face)
+                self.next_id += 1
+            updated.append(track)
+        self.tracks = sorted(updated, key=lambda t: t.id)
+        self.faces = [replace(t.face, age=t.age, female=t.female) for t in self.tracks]
+
+    def step(self, frame_rgb: np.ndarray) -> FrameDecision:
+        """Process the next frame: run the model or reuse, and return what was done and the faces."""
+        self.index += 1
+        thumb = thumbnail(frame_rgb, self.config.thumb)
+        reason, change = self._reason(thumb, frame_rgb.shape[:2])
+        if reason is not None:
+            faces = self.detect(frame_rgb)
+            if self.config.policy == "motion-gated+tracking":
+                self._update_tracks(faces)
+            else:
+                self.faces = list(faces)
+            self.reference, self.since_full = thumb, 0
+        else:
+            self.since_full += 1
+        tracking = self.config.policy == "motion-gated+tracking"
+        return FrameDecision(self.index, reason is not None, reason or "static", change, tuple(self.faces),
+                             tuple(t.id for t in self.tracks) if tracking else ())
