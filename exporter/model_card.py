@@ -79,6 +79,7 @@ def build_card(payload: dict, metrics: dict, summary: str, checkpoint: Path, com
             "config": train.get("config"),
             "best_step": train.get("step"),
             "seconds": history[-1]["elapsed_s"] if history else None,
+            "device": train.get("device", f"setting {train.get('config', {}).get('device', 'auto')!r}: a GPU when visible, else the CPU"),
             "data": train.get("data"),
             "history": history,
         },
@@ -123,7 +124,7 @@ def render_markdown(card: dict) -> str:
         f"- Recipe: variant {cfg.get('variant')}, {cfg.get('steps')} steps of batch {cfg.get('batch_size')}, AdamW lr "
         f"{cfg.get('lr')} (warm-up, cosine), seed {cfg.get('seed')}, distillation from BlazeFace short-range: {cfg.get('distill')}",
         f"- Best checkpoint at step {t['best_step']} (chosen on a part of the UTKFace and face-mask validation splits); "
-        f"training time {minutes} on {cfg.get('device', 'auto')} device",
+        f"training time {minutes} (device {t['device']})",
         f"- Data: {json.dumps(t['data'])}",
         "- Samples: UTKFace crops (human age/gender labels, BlazeFace keypoints) zoomed or composited onto face-free",
         "  photos, windows of the face-mask training photos (human boxes), video frames (teacher boxes, soft age/gender).",
@@ -133,6 +134,8 @@ def render_markdown(card: dict) -> str:
         "| target | goal | measured | met |",
         "|---|---|---|---|",
         *[f"| {r['name']} | {r['goal']} | {_fmt(r['measured'])} | {'yes' if r['met'] else 'NO'} |" for r in card["targets"]],
+        "",
+        "A NO means this checkpoint misses that goal: the figure is what `facekit eval` measured, not a promise.",
         "",
         "## Age and gender: UTKFace validation split",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shlex
@@ -43,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(metrics, indent=1))
     if args.card:
         shown = Path(os.path.relpath(args.checkpoint.resolve()))
-        card = build_card(payload, metrics, str(summarize(model)), shown, args.train_command)
+        folded = summarize(copy.deepcopy(model).fold_batchnorm()).parameters
+        summary = f"{summarize(model)} while training; {folded:,} parameters once BatchNorm is folded for export"
+        card = build_card(payload, metrics, summary, shown, args.train_command)
         for path in write_card(card, args.card):
             print(f"wrote {path}")
         for row in card["targets"]:

@@ -158,6 +158,7 @@ class Trainer:
                 "best_score": self.best_score,
                 "history": self.history,
                 "data": self.data_summary,
+                "device": str(self.device),
             }
         }
 
