@@ -26,7 +26,7 @@ from exporter.postprocess import Face
 from exporter.preprocess import read_rgb
 from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip
-from exporter.train.samples import LabelledFace, SamplePools, SourceImage
+from exporter.train.samples import LabelledFace, SourceImage
 
 VIDEO_VAL_FRACTION = 0.3
 NEGATIVE_MAX_SIDE = 640
@@ -107,16 +107,22 @@ def _downscale(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
+def _readable(items: list, path_of, report: LoadReport, desc: str):
+    """(item, RGB image) for every item whose image decodes; the others are counted in the report."""
+    for item in tqdm(items, desc=desc, unit="img"):
+        try:
+            image = read_rgb(path_of(item))
+        except ValueError:
+            report.skip("unreadable image")
+            continue
+        yield item, image
+
+
 def utk_sources(records: list[UtkRecord], teacher: BlazeFaceTeacher, cache: PseudoLabelCache) -> tuple[list[SourceImage], LoadReport]:
     """UTKFace crops with human age/gender and teacher box/keypoints (a fallback box where it finds none)."""
     report = LoadReport("utkface crops")
     decoded: list[tuple[np.ndarray, UtkRecord, dict]] = []
-    for rec in tqdm(records, desc="UTKFace crops + teacher keypoints", unit="img"):
-        try:
-            image = read_rgb(rec.path)
-        except ValueError:
-            report.skip("unreadable image")
-            continue
+    for rec, image in _readable(records, lambda r: r.path, report, "UTKFace crops + teacher keypoints"):
         decoded.append((image, rec, teacher_detections(teacher, cache, rec.md5, image)))
     found = [d["boxes"][np.argmax(d["scores"])] / img.shape[1] for img, _, d in decoded if len(d["scores"])]
     typical_box = np.median(np.array(found), axis=0) if found else np.array([0.2, 0.25, 0.8, 0.85], np.float32)
@@ -139,12 +145,7 @@ def scene_sources(images: list[LabelledImage]) -> tuple[list[SourceImage], LoadR
     """Real photos with human face boxes (keypoints and attributes unknown)."""
     report = LoadReport("scene photos")
     sources = []
-    for item in tqdm(images, desc="scene photos", unit="img"):
-        try:
-            image = read_rgb(item.path)
-        except ValueError:
-            report.skip("unreadable image")
-            continue
+    for item, image in _readable(images, lambda i: i.path, report, "scene photos"):
         faces = tuple(
             LabelledFace(f.box.astype(np.float32), np.zeros((NUM_KEYPOINTS, 2), np.float32), np.zeros(NUM_KEYPOINTS, bool))
             for f in item.faces
@@ -192,11 +193,6 @@ def video_sources(
 def negative_images(paths: list[Path]) -> tuple[list[np.ndarray], LoadReport]:
     """Face-free images, downscaled to at most NEGATIVE_MAX_SIDE pixels."""
     report = LoadReport("face-free images")
-    images = []
-    for path in tqdm(paths, desc="face-free images", unit="img"):
-        try:
-            images.append(_downscale(read_rgb(path), NEGATIVE_MAX_SIDE))
-        except ValueError:
-            report.skip("unreadable image")
+    images = [_downscale(image, NEGATIVE_MAX_SIDE) for _, image in _readable(paths, Path, report, "face-free images")]
     report.loaded = len(images)
     return images, report
