@@ -6,7 +6,6 @@ import argparse
 import copy
 import json
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path

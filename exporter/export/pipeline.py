@@ -134,7 +134,8 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
             for fmt in formats:
                 artifacts += run_converter(fmt, chosen[fmt.name], checkpoint, staging, calibration, log)
         log(f"verifying on {len(images)} held-out face images...")
-        reference = torch_runner(model)(images)
+        pytorch = torch_runner(model)
+        reference = pytorch(images)
         rows = verify(artifacts, staging, images, reference)
         log(table(rows))
         if (line := size_versus_mediapipe(rows)) is not None:
@@ -142,7 +143,7 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
         if any(r.status == FAILED for r in rows):
             raise ExportFailed("verification failed (see the table); the previous bundle is untouched")
         squares, names = golden_squares()
-        golden = bundle.golden_vectors(torch_runner(model), squares, names, staging / "golden")
+        golden = bundle.golden_vectors(pytorch, squares, names, staging / "golden")
         entries = [_entry(r, staging) for r in rows]
         verification = {"images": int(len(images)), "source": "held-out UTKFace crops and face-mask scenes, letterboxed"}
         manifest = bundle.build_manifest(target, checkpoint, payload, entries, golden, verification, staging)
