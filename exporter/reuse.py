@@ -2,8 +2,11 @@
 
 This is the reference the Android and iOS apps port, so every step is plain integer/float arithmetic:
 
-- The change measure is a grey thumbnail: the frame's luma (0.299 R + 0.587 G + 0.114 B, in [0, 1])
-  averaged over a THUMB x THUMB grid of cells (cell edges at floor(i * H / THUMB)).
+- The change measure is a grey thumbnail, cheap enough for every frame: the frame is sampled on an
+  N x N grid (N = THUMB * SAMPLES, sample i at row floor((2i + 1) * H / (2N)), columns alike), each sample's
+  luma is the integer 299 R + 587 G + 114 B, and a cell of the THUMB x THUMB thumbnail is the sum of its
+  SAMPLES x SAMPLES samples divided, in float32, by SAMPLES^2 * 255000 (so luma in [0, 1]). The sums are
+  exact integers, so a port gets the same float32 thumbnail bit for bit.
 - The change since the last full run is measured per region: the thumbnail is cut into BLOCKS x BLOCKS
   regions and the largest mean |difference| of a region counts (a face entering a corner changes one
   region a lot and the whole picture little).
@@ -30,7 +33,8 @@ import numpy as np
 from exporter.postprocess import Face, iou_one_to_many
 
 POLICIES = ("every-frame", "skip-N", "motion-gated", "motion-gated+tracking")
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+LUMA_WEIGHTS = np.array([299, 587, 114], np.float32)  # x 1/1000: BT.601 luma
+SAMPLES = 4  # samples per thumbnail cell side
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,22 @@ class ReuseConfig:
             raise ValueError("skip >= 1, max_reuse >= 0, search >= 0 and a thumb side divisible by blocks are required")
 
 
+def sample_positions(length: int, count: int) -> np.ndarray:
+    """Centres of `count` equal steps along `length` pixels: floor((2i + 1) * length / (2 * count))."""
+    return (np.arange(count) * 2 + 1) * length // (2 * count)
+
+
 def thumbnail(frame_rgb: np.ndarray, size: int) -> np.ndarray:
-    """Mean luma in [0, 1] over a size x size grid of cells: (size, size) float32."""
+    """Mean sampled luma in [0, 1] over a size x size grid of cells: (size, size) float32."""
+    if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8 or 0 in frame_rgb.shape:
+        raise ValueError(f"a frame must be a non-empty (H, W, 3) uint8 RGB array, got {frame_rgb.shape} {frame_rgb.dtype}")
     h, w = frame_rgb.shape[:2]
-    if h < size or w < size:
-        raise ValueError(f"frame {w}x{h} is smaller than the {size}x{size} thumbnail")
-    luma = frame_rgb.astype(np.float32) @ LUMA / 255.0
-    rows = (np.arange(size + 1) * h) // size
-    cols = (np.arange(size + 1) * w) // size
-    sums = np.add.reduceat(np.add.reduceat(luma, rows[:-1], axis=0), cols[:-1], axis=1)
-    counts = np.outer(np.diff(rows), np.diff(cols)).astype(np.float32)
-    return (sums / counts).astype(np.float32)
+    n = size * SAMPLES
+    samples = frame_rgb.take(sample_positions(h, n), axis=0).take(sample_positions(w, n), axis=1)
+    # Integers held in float32 (all below 2^24, so every sum is exact): fast and the same in any port.
+    luma = samples.astype(np.float32) @ LUMA_WEIGHTS
+    sums = luma.reshape(size, SAMPLES, size, SAMPLES).sum(axis=3).sum(axis=1)
+    return sums / np.float32(SAMPLES * SAMPLES * 255000)
 
 
 @dataclass

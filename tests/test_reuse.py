@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exporter.postprocess import Face
-from exporter.reuse import POLICIES, FrameReuseScheduler, ReuseConfig, best_shift, thumbnail
+from exporter.reuse import POLICIES, SAMPLES, FrameReuseScheduler, ReuseConfig, best_shift, thumbnail
 
 H, W = 120, 160
 
@@ -55,8 +55,27 @@ def test_thumbnail_is_block_mean_luma():
     image[:32, :32] = 255
     thumb = thumbnail(image, 4)
     assert thumb.shape == (4, 4) and thumb[0, 0] == pytest.approx(1.0) and thumb[3, 3] == 0.0
-    with pytest.raises(ValueError, match="smaller"):
-        thumbnail(np.zeros((2, 2, 3), np.uint8), 4)
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        thumbnail(np.zeros((2, 2), np.uint8), 4)
+
+
+def test_thumbnail_matches_the_integer_definition_the_ports_follow():
+    """Samples at floor((2i + 1) * H / 2N), integer luma 299 R + 587 G + 114 B, exact sums, one division."""
+    image = np.random.default_rng(3).integers(0, 256, (75, 131, 3), dtype=np.uint8)
+    size, samples = 8, SAMPLES
+    n = size * samples
+    rows = [(2 * i + 1) * 75 // (2 * n) for i in range(n)]
+    cols = [(2 * i + 1) * 131 // (2 * n) for i in range(n)]
+    expected = np.zeros((size, size), np.float32)
+    for cy in range(size):
+        for cx in range(size):
+            total = 0
+            for r in rows[cy * samples:(cy + 1) * samples]:
+                for c in cols[cx * samples:(cx + 1) * samples]:
+                    red, green, blue = (int(v) for v in image[r, c])
+                    total += 299 * red + 587 * green + 114 * blue
+            expected[cy, cx] = np.float32(total) / np.float32(samples * samples * 255000)
+    np.testing.assert_array_equal(thumbnail(image, size), expected)
 
 
 def test_every_frame_and_skip_n():
