@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from exporter.model import MODEL_VARIANTS, build_model
-from exporter.model.blazeface import OUTPUT_NAMES
+from exporter.model.blazeface import OUTPUT_NAMES, SameConv2d
 from exporter.model.registry import DEFAULT_VARIANT
 from exporter.model.summary import summarize
 from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, generate_anchors
@@ -36,7 +36,7 @@ def test_only_portable_layers_once_folded(variant):
     folded = [m for m in model.eval().fold_batchnorm().modules() if not list(m.children())]
     assert all(isinstance(m, PORTABLE_MODULES) for m in folded), {type(m).__name__ for m in folded}
     depthwise = [m for m in leaves if isinstance(m, nn.Conv2d) and m.groups > 1]
-    assert depthwise and all(m.kernel_size == (5, 5) and m.groups == m.in_channels for m in depthwise)
+    assert depthwise and all(m.kernel_size == (3, 3) and m.groups == m.in_channels for m in depthwise)
 
 
 def test_default_variant_within_parameter_budget():
@@ -89,3 +89,20 @@ def test_folding_batchnorm_keeps_outputs():
 def test_folding_needs_eval_mode():
     with pytest.raises(RuntimeError, match="eval mode"):
         build_model("facekit-xs").fold_batchnorm()
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(3, 1), (3, 2), (5, 2)])
+def test_same_conv_matches_tensorflow_same_output_size_and_alignment(kernel, stride):
+    conv = SameConv2d(1, 1, kernel, stride=stride)
+    nn.init.zeros_(conv.bias)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 0, 0, 0] = 1.0  # picks the window's top-left input
+    x = torch.arange(1.0, 65.0).reshape(1, 1, 8, 8)
+    y = conv(x)
+    assert y.shape[-1] == 8 // stride
+    # TensorFlow SAME pads (kernel - stride) // 2 before: the first window starts that many pixels before 0.
+    before = (kernel - stride) // 2
+    expected = 0.0 if before else x[0, 0, 0, 0].item()
+    assert y[0, 0, 0, 0].item() == expected
+    assert y[0, 0, 1, 1].item() == x[0, 0, stride - before, stride - before].item()

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from exporter.checkpoint import load_model
-from exporter.evaluate import TorchDetector
+from exporter.data.splits import evenly
+from exporter.evaluate import TorchDetector, score_utkface
 from exporter.metrics import box_iou
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 from exporter.preprocess import read_rgb
 from exporter.teachers import BlazeFaceTeacher
+from exporter.train.pools import load_splits
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
 
@@ -55,7 +57,13 @@ def test_finds_the_face_the_teacher_finds(detector, assets, name):
     assert 15 <= best.age <= 80  # adults in every sample photo
 
 
-def test_sample_photos_genders(detector, assets):
-    females = {name: max(detector(read_rgb(assets[name])), key=lambda f: f.score).female for name in PHOTOS}
-    assert females["astronaut.png"] > 0.5  # Eileen Collins
-    assert sum(females[n] < 0.5 for n in ("obama.jpg", "biden.jpg", "obama2.jpg")) >= 2
+@pytest.mark.needs_data
+def test_age_and_gender_on_held_out_crops(detector, datasets):
+    """A regression floor well below the model card's figures (age MAE 6.7, gender 82% on all 1,269 crops).
+
+    Three sample photos would be a coin toss for an 82% model, so the check uses 300 held-out crops.
+    """
+    crops = evenly(load_splits(datasets).utk_val, 300)
+    scores = score_utkface(detector, crops, progress=False)
+    assert scores.count == 300 and scores.detected >= 0.95
+    assert scores.gender_accuracy >= 0.75 and scores.age_mae <= 8.0

@@ -42,7 +42,7 @@ def _splits(data_root: Path):
         ) from None
 
 
-def calibration_images(data_root: Path, count: int = 256, size: int = 128) -> np.ndarray:
+def calibration_images(data_root: Path, count: int = 1000, size: int = 128) -> np.ndarray:
     """UTKFace training crops and face-mask training scenes (3:1), letterboxed: uint8 (N, size, size, 3)."""
     splits = _splits(data_root)
     scenes = count // 4 if splits.scenes_train else 0

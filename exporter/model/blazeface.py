@@ -1,4 +1,4 @@
-"""BlazeFace front-model backbone (5x5 depthwise BlazeBlocks) with per-anchor multitask heads.
+"""BlazeFace front-model backbone (3x3 depthwise BlazeBlocks) with per-anchor multitask heads.
 
 Input: (N, 3, 128, 128) RGB in [-1, 1]. Outputs, in this order (all per anchor, 896 anchors =
 16x16x2 then 8x8x6, the same order as MediaPipe's BlazeFace short-range):
@@ -7,6 +7,12 @@ Only Conv2d, depthwise Conv2d, ReLU, MaxPool, channel Pad, Add, Transpose/Reshap
 TFLite (GPU delegate, NNAPI), Core ML and ncnn all run. Training uses BatchNorm after the convolutions
 that feed each ReLU (it is what lets the age and gender heads learn at all in a short CPU run); export
 folds every BatchNorm into the convolution before it (`fold_batchnorm`), so no BatchNorm op ships.
+
+Hardware-aware choices, from measured LiteRT (XNNPACK) latency against MediaPipe's BlazeFace on the same
+interpreter: the depthwise convs are 3x3 as in MediaPipe's file (the paper's 5x5 made the model 1.46x
+MediaPipe's latency; 3x3 brings it to 1.04x), and the stride-2 convs pad the TensorFlow "SAME" way
+(less before than after), so converters emit no separate spatial PAD op: the only PADs left are the
+residuals' channel pads, as in MediaPipe's graph.
 """
 
 from __future__ import annotations
@@ -31,11 +37,29 @@ class ModelConfig:
     input_size: int = 128
     anchors_16: int = 2  # anchors per cell of the 16x16 map
     anchors_8: int = 6  # anchors per cell of the 8x8 map
+    depthwise_kernel: int = 3  # 3x3 as in MediaPipe's BlazeFace (5x5 measured 1.4x slower on XNNPACK)
 
 
 def _ch(channels: int, width: float) -> int:
     """Scale a channel count, rounded to a multiple of 4 (at least 8)."""
     return max(8, int(round(channels * width / 4)) * 4)
+
+
+def same_padding(kernel: int, stride: int) -> tuple[int, int, int, int]:
+    """F.pad amounts (left, right, top, bottom) that make a padding-0 conv match TensorFlow's SAME on even sizes."""
+    total = max(kernel - stride, 0)
+    return total // 2, total - total // 2, total // 2, total - total // 2
+
+
+class SameConv2d(nn.Conv2d):
+    """A Conv2d padded like TensorFlow's SAME (asymmetric when strided), so it converts to one TFLite conv."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1):
+        super().__init__(in_ch, out_ch, kernel, stride=stride, padding=0, groups=groups)
+        self.same = same_padding(kernel, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, self.same))
 
 
 def _fold(conv: nn.Conv2d, norm: nn.Module) -> nn.Conv2d:
@@ -46,15 +70,15 @@ def _fold(conv: nn.Conv2d, norm: nn.Module) -> nn.Conv2d:
 
 
 class BlazeBlock(nn.Module):
-    """5x5 depthwise conv + 1x1 conv (+ BatchNorm), with a max-pooled, zero-channel-padded residual; then ReLU."""
+    """3x3 depthwise conv + 1x1 conv (+ BatchNorm), with a max-pooled, zero-channel-padded residual; then ReLU."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int = 1):
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3):
         super().__init__()
         self.stride = stride
         self.extra_channels = out_ch - in_ch
         if self.extra_channels < 0:
             raise ValueError("BlazeBlock cannot shrink channels")
-        self.depthwise = nn.Conv2d(in_ch, in_ch, 5, stride=stride, padding=2, groups=in_ch)
+        self.depthwise = SameConv2d(in_ch, in_ch, kernel, stride=stride, groups=in_ch)
         self.pointwise = nn.Conv2d(in_ch, out_ch, 1)
         self.norm: nn.Module = nn.BatchNorm2d(out_ch)
         self.pool = nn.MaxPool2d(2, 2) if stride == 2 else nn.Identity()
@@ -76,21 +100,21 @@ STAGE_16 = [(24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56, 1), (64, 
 STAGE_8 = [(96, 2), (96, 1), (96, 1), (96, 1), (96, 1)]
 
 
-def _stage(in_ch: int, plan: list[tuple[int, int]], width: float) -> tuple[nn.Sequential, int]:
+def _stage(in_ch: int, plan: list[tuple[int, int]], width: float, kernel: int) -> tuple[nn.Sequential, int]:
     blocks = []
     for out, stride in plan:
         out = _ch(out, width)
-        blocks.append(BlazeBlock(in_ch, out, stride))
+        blocks.append(BlazeBlock(in_ch, out, stride, kernel))
         in_ch = out
     return nn.Sequential(*blocks), in_ch
 
 
 class AttributeBranch(nn.Module):
-    """A light per-location branch (5x5 depthwise + 1x1 + BatchNorm + ReLU) feeding the age and gender heads."""
+    """A light per-location branch (3x3 depthwise + 1x1 + BatchNorm + ReLU) feeding the age and gender heads."""
 
-    def __init__(self, in_ch: int, channels: int, anchors: int):
+    def __init__(self, in_ch: int, channels: int, anchors: int, kernel: int = 3):
         super().__init__()
-        self.depthwise = nn.Conv2d(in_ch, in_ch, 5, padding=2, groups=in_ch)
+        self.depthwise = SameConv2d(in_ch, in_ch, kernel, groups=in_ch)
         self.pointwise = nn.Conv2d(in_ch, channels, 1)
         self.norm: nn.Module = nn.BatchNorm2d(channels)
         self.age = nn.Conv2d(channels, anchors, 1)
@@ -118,16 +142,17 @@ class FaceKitNet(nn.Module):
         super().__init__()
         self.config = config
         c0 = _ch(24, config.width)
-        self.stem = nn.Sequential(nn.Conv2d(3, c0, 5, stride=2, padding=2), nn.BatchNorm2d(c0), nn.ReLU())
-        self.stage16, ch16 = _stage(c0, STAGE_16, config.width)
-        self.stage8, ch8 = _stage(ch16, STAGE_8, config.width)
+        k = config.depthwise_kernel
+        self.stem = nn.Sequential(SameConv2d(3, c0, 5, stride=2), nn.BatchNorm2d(c0), nn.ReLU())
+        self.stage16, ch16 = _stage(c0, STAGE_16, config.width, k)
+        self.stage8, ch8 = _stage(ch16, STAGE_8, config.width, k)
         a16, a8 = config.anchors_16, config.anchors_8
         self.score16 = nn.Conv2d(ch16, a16, 1)
         self.score8 = nn.Conv2d(ch8, a8, 1)
         self.box16 = nn.Conv2d(ch16, a16 * NUM_REGRESSORS, 1)
         self.box8 = nn.Conv2d(ch8, a8 * NUM_REGRESSORS, 1)
-        self.attr16 = AttributeBranch(ch16, config.attr_channels, a16)
-        self.attr8 = AttributeBranch(ch8, config.attr_channels, a8)
+        self.attr16 = AttributeBranch(ch16, config.attr_channels, a16, k)
+        self.attr8 = AttributeBranch(ch8, config.attr_channels, a8, k)
         self._init_biases()
 
     def _init_biases(self) -> None:
