@@ -176,6 +176,17 @@ class Face:
             out["female"] = round(float(self.female), 6)
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Face:
+        """Inverse of to_dict: box and keypoints as float32 arrays."""
+        return cls(
+            box=np.asarray(data["box"], np.float32),
+            keypoints=np.asarray(data["keypoints"], np.float32).reshape(-1, 2),
+            score=float(data["score"]),
+            age=data.get("age"),
+            female=data.get("female"),
+        )
+
 
 def decode_faces(
     regressors: np.ndarray,

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from exporter.paths import cache_root
@@ -84,17 +83,6 @@ def blazeface_teacher_id(teacher: BlazeFaceTeacher, config: DecodeConfig = Decod
     return f"{teacher.teacher_id}-score={config.score_threshold:g}-iou={config.iou_threshold:g}"
 
 
-def face_from_dict(data: dict) -> Face:
-    """Inverse of Face.to_dict."""
-    return Face(
-        box=np.asarray(data["box"], np.float32),
-        keypoints=np.asarray(data["keypoints"], np.float32).reshape(-1, 2),
-        score=float(data["score"]),
-        age=data.get("age"),
-        female=data.get("female"),
-    )
-
-
 def blazeface_labels(
     paths: Iterable[str | Path],
     teacher: BlazeFaceTeacher,
@@ -122,7 +110,7 @@ def blazeface_labels(
             skipped.append(f"{path} ({error})")
             bar.set_postfix(skipped=len(skipped))
             continue
-        labels[path] = [face_from_dict(face) for face in result["faces"]]
+        labels[path] = [Face.from_dict(face) for face in result["faces"]]
     if skipped:
         warnings.warn(
             f"skipped {len(skipped)} unreadable of {len(skipped) + len(labels)} files; fix or remove them: "

@@ -17,6 +17,8 @@ This is the reference the Android and iOS apps port, so every step is plain inte
   `face_threshold` after the best shift, or when a region away from the tracked faces changed by more
   than `region_threshold`. Every policy runs the model at least every `max_reuse + 1` frames, so a
   result is never reused more than `max_reuse` times.
+- A face's thumbnail region is the cells its image-pixel box covers (floor of the left/top and ceil of the
+  right/bottom edge times THUMB / image side, in double precision, at least one cell, inside the grid).
 - With tracking, detections of a full run are matched to the tracks by IoU (greedy, best first); a
   matched track keeps its id and smooths age and P(female) with an exponential moving average.
 
@@ -25,6 +27,7 @@ Same frames and settings give the same decisions: the apps are checked against t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -118,26 +121,31 @@ def region_change(thumb: np.ndarray, reference: np.ndarray, blocks: int, ignore:
 
 def _region(box: np.ndarray, width: int, height: int, size: int) -> tuple[int, int, int, int]:
     """Thumbnail cells (x0, y0, x1, y1) covered by an image-pixel box, at least one cell, inside the grid."""
-    x0 = int(np.clip(np.floor(box[0] * size / width), 0, size - 1))
-    y0 = int(np.clip(np.floor(box[1] * size / height), 0, size - 1))
-    x1 = int(np.clip(np.ceil(box[2] * size / width), x0 + 1, size))
-    y1 = int(np.clip(np.ceil(box[3] * size / height), y0 + 1, size))
+    left, top, right, bottom = (float(v) for v in box)
+    x0 = min(max(math.floor(left * size / width), 0), size - 1)
+    y0 = min(max(math.floor(top * size / height), 0), size - 1)
+    x1 = min(max(math.ceil(right * size / width), x0 + 1), size)
+    y1 = min(max(math.ceil(bottom * size / height), y0 + 1), size)
     return x0, y0, x1, y1
 
 
 def best_shift(previous: np.ndarray, current: np.ndarray, region: tuple[int, int, int, int], search: int) -> tuple[int, int, float]:
-    """Shift (dx, dy) in cells that best maps the region of `previous` onto `current`, and the mean |diff| left."""
+    """Shift (dx, dy) in cells that best maps the region of `previous` onto `current`, and the mean |diff| left.
+
+    Shifts that leave the grid are not tried. Scanning dy, then dx, from the most negative, a shift replaces
+    the best so far (which starts at no shift) only when its mean |diff| is lower by more than 1e-7.
+    """
     x0, y0, x1, y1 = region
     size = previous.shape[0]
     patch = previous[y0:y1, x0:x1]
-    best = (0, 0, float(np.abs(current[y0:y1, x0:x1] - patch).mean()))
-    for dy in range(-search, search + 1):
-        for dx in range(-search, search + 1):
-            if (dx, dy) == (0, 0) or not (0 <= x0 + dx and x1 + dx <= size and 0 <= y0 + dy and y1 + dy <= size):
-                continue
-            diff = float(np.abs(current[y0 + dy:y1 + dy, x0 + dx:x1 + dx] - patch).mean())
-            if diff < best[2] - 1e-7:  # ties keep the smaller shift (scan order): deterministic
-                best = (dx, dy, diff)
+    dy_lo, dy_hi = max(-search, -y0), min(search, size - y1)
+    dx_lo, dx_hi = max(-search, -x0), min(search, size - x1)
+    window = current[y0 + dy_lo:y1 + dy_hi, x0 + dx_lo:x1 + dx_hi]
+    diffs = np.abs(np.lib.stride_tricks.sliding_window_view(window, patch.shape) - patch).mean(axis=(2, 3))
+    best = (0, 0, float(diffs[-dy_lo, -dx_lo]))
+    for (iy, ix), diff in np.ndenumerate(diffs):
+        if diff < best[2] - 1e-7:  # ties keep the earlier shift: deterministic
+            best = (ix + dx_lo, iy + dy_lo, float(diff))
     return best
 
 

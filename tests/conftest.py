@@ -23,3 +23,14 @@ def datasets() -> Path:
 def assets() -> dict[str, Path]:
     """Teacher models and sample photos (fetched once into the cache)."""
     return ensure_assets(progress=False)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory, datasets, assets):
+    """(bundle folder, rows, app root) of one `export("all")` of the shipped checkpoint (shared: about a minute)."""
+    from exporter.export.pipeline import export
+    from exporter.paths import DEFAULT_CHECKPOINT
+
+    root = tmp_path_factory.mktemp("export")
+    folder, rows = export("all", DEFAULT_CHECKPOINT, datasets, root / "exports", app_root=root / "apps", log=print)
+    return folder, rows, root / "apps"

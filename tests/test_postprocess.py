@@ -679,6 +679,16 @@ def test_face_to_dict_json_and_rounding():
     assert set(d) == {"box", "keypoints", "score", "age", "female"}
 
 
+def test_face_from_dict_inverts_to_dict():
+    d = {"box": [1.5, 2.0, 11.5, 12.0], "keypoints": [[float(i), float(i + 1)] for i in range(6)], "score": 0.9,
+         "age": 31.25, "female": 0.8}
+    face = Face.from_dict(json.loads(json.dumps(d)))
+    assert face.box.dtype == np.float32 and face.keypoints.shape == (6, 2) and face.keypoints.dtype == np.float32
+    assert face.to_dict() == d
+    bare = Face.from_dict({k: d[k] for k in ("box", "keypoints", "score")})
+    assert bare.age is None and bare.female is None and "age" not in bare.to_dict()
+
+
 def test_face_from_decode_to_dict_is_json_serialisable():
     reg, logits, age, gender = empty_outputs()
     reg[50, 2:4] = 20.0

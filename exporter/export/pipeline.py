@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from exporter import reuse_golden
 from exporter.assets import ASSETS, assets_dir
 from exporter.checkpoint import load_model
 from exporter.export import bundle
@@ -144,6 +145,7 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
             raise ExportFailed("verification failed (see the table); the previous bundle is untouched")
         squares, names = golden_squares()
         golden = bundle.golden_vectors(pytorch, squares, names, staging / "golden")
+        golden += reuse_golden.write_traces(staging / "golden")  # frame-reuse decisions for the ports' schedulers
         entries = [_entry(r, staging) for r in rows]
         verification = {"images": int(len(images)), "source": "held-out UTKFace crops and face-mask scenes, letterboxed"}
         manifest = bundle.build_manifest(target, checkpoint, payload, entries, golden, verification, staging)

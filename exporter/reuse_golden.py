@@ -1,0 +1,114 @@
+"""Golden decision traces of the frame-reuse scheduler: what the Android and iOS ports are checked against.
+
+One JSON file holds a small synthetic clip (frames as base64 RGB bytes), the detector's output for every
+frame and, per policy, the decisions `exporter.reuse` takes on it. A port decodes the frames, feeds its
+scheduler a detector that returns `detections[i]` for frame i, and must reproduce every trace exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from exporter.postprocess import Face
+from exporter.reuse import LUMA_WEIGHTS, POLICIES, SAMPLES, FrameReuseScheduler, ReuseConfig, thumbnail
+
+W, H = 64, 48
+SIDE = 12  # side of the bright square that stands in for a face, in pixels
+FILE = "reuse_traces.json"
+THUMBNAILS_STORED = 3  # leading frames whose thumbnails are stored, so a port can test its thumbnail alone
+DESCRIPTION = (
+    "Golden traces of the frame-reuse scheduler (exporter/reuse.py). Decode each frames.data_base64 entry to "
+    "height x width x 3 RGB uint8 bytes (row-major). For each entry of policies, build a scheduler with its config "
+    "and a detector that returns detections[i] (faces in image pixels) when called on frame i, step it through the "
+    "frames in order and compare each decision with trace[i]: index, ran_model, reason and track_ids exactly; "
+    "change and the face numbers within 1e-5, age within 1e-3 (the file rounds them to 6 decimals, age to 4). "
+    "thumbnails[i] is the float32 thumbnail of frame i, built as the thumbnail section says: test it bit for bit first."
+)
+
+
+def _background(seed: int) -> np.ndarray:
+    """A smooth random texture of 8-pixel blocks, twice the frame width (so the camera can pan)."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(40, 160, (H // 8, 2 * W // 8, 3)).astype(np.uint8)
+    return np.kron(coarse, np.ones((8, 8, 1), np.uint8))
+
+
+def _square_face(x: int, y: int, female: float) -> Face:
+    """The detector's output for a square at (x, y): its box, keypoints placed like a face's, age from x."""
+    s = SIDE
+    keypoints = [(x + 0.3 * s, y + 0.4 * s), (x + 0.7 * s, y + 0.4 * s), (x + 0.5 * s, y + 0.6 * s),
+                 (x + 0.5 * s, y + 0.8 * s), (x, y + 0.5 * s), (x + s, y + 0.5 * s)]
+    return Face(np.array([x, y, x + s, y + s], np.float32), np.array(keypoints, np.float32), 0.9,
+                age=30.0 + x / 8, female=female)
+
+
+def synthetic_clip() -> tuple[list[np.ndarray], list[list[Face]]]:
+    """30 frames (H x W x 3 RGB uint8) that reach every decision reason, and the faces the detector reports on each."""
+    scene_a, scene_b = _background(11), _background(12)
+    shots: list[tuple[np.ndarray, int, list[tuple[int, int, float]]]] = []  # background, pan, squares (x, y, female)
+    shots += [(scene_a, 2 * k, [(8, 16, 0.8)]) for k in range(3)]  # 0-2: the camera pans, face 1 still on screen
+    shots += [(scene_a, 4, [(8, 16, 0.8)])] * 12  # 3-14: static (max-reuse at 13)
+    shots += [(scene_a, 4, [(8 + 2 * k, 16, 0.8)]) for k in range(1, 6)]  # 15-19: face 1 moves right 2 px a frame
+    shots += [(scene_b, 0, [])] * 3  # 20-22: cut to another scene, no face
+    shots += [(scene_b, 0, [(40, 20, 0.2)])] * 4  # 23-26: face 2 enters and stays
+    shots += [(scene_b, 0, [])] * 3  # 27-29: face 2 leaves
+    frames, detections = [], []
+    for background, pan, squares in shots:
+        frame = background[:, pan:pan + W].copy()
+        for x, y, _ in squares:
+            frame[y:y + SIDE, x:x + SIDE] = 255
+        frames.append(frame)
+        detections.append([_square_face(x, y, female) for x, y, female in squares])
+    return frames, detections
+
+
+def _run(frames: list[np.ndarray], detections: list[list[Face]], config: ReuseConfig) -> list[dict]:
+    """The decision trace of one scheduler on the frames, its detector returning detections[i] on frame i."""
+    current = 0
+    scheduler = FrameReuseScheduler(lambda _frame: detections[current], config)
+    trace = []
+    for current, frame in enumerate(frames):
+        trace.append(scheduler.step(frame).trace())
+    return trace
+
+
+def _config(policy: str) -> ReuseConfig:
+    """The settings a policy's trace is written with: the defaults, skip-N with skip=3."""
+    return ReuseConfig(policy=policy, skip=3)
+
+
+def write_traces(folder: Path) -> list[str]:
+    """Write folder/reuse_traces.json (clip, detections, thumbnails, one trace per policy); return its name."""
+    frames, faces = synthetic_clip()
+    detections = [[f.to_dict() for f in frame_faces] for frame_faces in faces]
+    # the schedulers get the faces as a port reads them back from the file, so replaying gives the same numbers
+    read_back = [[Face.from_dict(d) for d in frame_faces] for frame_faces in detections]
+    traces = [_run(frames, read_back, _config(p)) for p in POLICIES]
+    size = ReuseConfig().thumb
+    payload = {
+        "description": DESCRIPTION,
+        "thumbnail": {"size": size, "samples": SAMPLES, "luma_weights": [int(w) for w in LUMA_WEIGHTS],
+                      "divisor": SAMPLES * SAMPLES * 255000},
+        "frames": {"width": W, "height": H, "layout": "HWC RGB uint8",
+                   "data_base64": [base64.b64encode(f.tobytes()).decode("ascii") for f in frames]},
+        "detections": detections,
+        "thumbnails": [thumbnail(f, size).tolist() for f in frames[:THUMBNAILS_STORED]],
+        "policies": [{"config": asdict(_config(p)), "trace": t} for p, t in zip(POLICIES, traces)],
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FILE).write_text(json.dumps(payload, separators=(",", ":")))
+    return [FILE]
+
+
+def replay(path: Path) -> list[list[dict]]:
+    """Re-run every policy of a traces file from its own frames, detections and configs, as a port does."""
+    data = json.loads(Path(path).read_text())
+    shape = (data["frames"]["height"], data["frames"]["width"], 3)
+    frames = [np.frombuffer(base64.b64decode(s), np.uint8).reshape(shape) for s in data["frames"]["data_base64"]]
+    detections = [[Face.from_dict(d) for d in frame_faces] for frame_faces in data["detections"]]
+    return [_run(frames, detections, ReuseConfig(**entry["config"])) for entry in data["policies"]]
