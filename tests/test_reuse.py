@@ -59,13 +59,15 @@ def test_thumbnail_is_block_mean_luma():
         thumbnail(np.zeros((2, 2), np.uint8), 4)
 
 
-def test_thumbnail_matches_the_integer_definition_the_ports_follow():
+@pytest.mark.parametrize(("height", "width", "size"), [(75, 131, 8), (20, 33, 8), (480, 480, 32), (720, 1280, 32),
+                                                      (1364, 720, 32)])
+def test_thumbnail_matches_the_integer_definition_the_ports_follow(height, width, size):
     """Samples at floor((2i + 1) * H / 2N), integer luma 299 R + 587 G + 114 B, exact sums, one division."""
-    image = np.random.default_rng(3).integers(0, 256, (75, 131, 3), dtype=np.uint8)
-    size, samples = 8, SAMPLES
+    image = np.random.default_rng(height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    samples = SAMPLES
     n = size * samples
-    rows = [(2 * i + 1) * 75 // (2 * n) for i in range(n)]
-    cols = [(2 * i + 1) * 131 // (2 * n) for i in range(n)]
+    rows = [(2 * i + 1) * height // (2 * n) for i in range(n)]
+    cols = [(2 * i + 1) * width // (2 * n) for i in range(n)]
     expected = np.zeros((size, size), np.float32)
     for cy in range(size):
         for cx in range(size):
