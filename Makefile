@@ -11,11 +11,14 @@ TARGET  ?= android
 CHECKPOINT ?= $(SHIPPED)
 PIP     := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: help setup assets test export train eval detect clean-venv
+BENCH_ARGS ?=
+
+.PHONY: help setup assets test export bench train eval detect clean-venv
 
 help:
 	@echo "make export TARGET=android set up, convert, verify and package (android, ios, ncnn, onnx, all)"
 	@echo "make test                  set up .venv, fetch assets, run the test suite"
+	@echo "make bench [BENCH_ARGS=--quick]  latency vs MediaPipe, accuracy per variant, frame reuse (report in runs/bench)"
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
 	@echo "make detect IMAGES='a.jpg b.mp4'   faces, age and gender with the shipped checkpoint"
@@ -39,6 +42,9 @@ test: assets
 
 export: assets
 	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) --data $(DATA)
+
+bench: assets
+	$(FACEKIT) bench --data $(DATA) --checkpoint $(CHECKPOINT) $(BENCH_ARGS)
 
 train: assets
 	$(FACEKIT) train --data $(DATA) --out runs/train --ship $(SHIPPED)

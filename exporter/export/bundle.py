@@ -15,7 +15,7 @@ import numpy as np
 
 from exporter import __version__
 from exporter.data.types import KEYPOINT_NAMES
-from exporter.export.artifacts import OUTPUT_NAMES
+from exporter.export.artifacts import OUTPUT_NAMES, Artifact
 from exporter.export.verify import THRESHOLDS, decode_all
 from exporter.paths import PACKAGE_DIR, REPO_ROOT
 from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, generate_anchors
@@ -111,6 +111,18 @@ def _shown(path: Path) -> str:
 def validate_manifest(manifest: dict) -> None:
     """Raise jsonschema.ValidationError when the manifest breaks its schema."""
     jsonschema.validate(manifest, json.loads(MANIFEST_SCHEMA.read_text()))
+
+
+def load_bundle(folder: Path) -> tuple[dict, list[Artifact]]:
+    """The manifest of an export folder and its artifacts (as the converters reported them)."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run `make export TARGET=all` first")
+    manifest = json.loads(path.read_text())
+    validate_manifest(manifest)
+    artifacts = [Artifact(m["format"], m["precision"], m["file"], list(m["files"]), m["io"], m["checks"])
+                 for m in manifest["models"]]
+    return manifest, artifacts
 
 
 def write_json(path: Path, data: dict) -> None:

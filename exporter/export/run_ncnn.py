@@ -28,12 +28,21 @@ class NcnnRunner:
         """Names of the network's output blobs, in .param order."""
         return list(self.net.output_names())
 
-    def extract(self, square: np.ndarray, blobs: list[str]) -> list[np.ndarray]:
-        """Float32 copies of the named blobs for one (S, S, 3) uint8 RGB square."""
+    def prepare(self, square: np.ndarray) -> ncnn.Mat:
+        """The normalised input Mat of one (S, S, 3) uint8 RGB square."""
         spec = self.io["input"]
         height, width = square.shape[:2]
         mat = ncnn.Mat.from_pixels(np.ascontiguousarray(square), ncnn.Mat.PixelType.PIXEL_RGB, width, height)
         mat.substract_mean_normalize(spec["mean_vals"], spec["norm_vals"])
+        return mat
+
+    def extract(self, square: np.ndarray, blobs: list[str]) -> list[np.ndarray]:
+        """Float32 copies of the named blobs for one (S, S, 3) uint8 RGB square."""
+        return self.infer(self.prepare(square), blobs)
+
+    def infer(self, mat: ncnn.Mat, blobs: list[str]) -> list[np.ndarray]:
+        """Run the net on a prepared input Mat; float32 copies of the named blobs."""
+        spec = self.io["input"]
         outputs = []
         with self.net.create_extractor() as extractor:
             extractor.input(spec["blob"], mat)

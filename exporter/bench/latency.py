@@ -1,0 +1,168 @@
+"""Latency per backend: pre-processing, inference and post-processing timed separately, MediaPipe alongside.
+
+Every backend runs the same photo through the same reference pre- and post-processing. The timing is
+interleaved: each round runs a block of iterations of every backend in turn, so slow spells of a noisy
+machine fall on all backends alike and the ratios to MediaPipe stay fair; a short pause before each block
+lets the previous runtime's worker threads go idle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from exporter.assets import asset_path
+from exporter.export.artifacts import Artifact
+from exporter.export.bundle import size_of
+from exporter.export.formats import FORMATS
+from exporter.export.runners import Runner, litert_runner, runner_for, torch_runner
+from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, Face, decode_faces, generate_anchors
+from exporter.preprocess import letterbox
+
+MEDIAPIPE = "mediapipe-short"
+MEDIAPIPE_FILE = "blazeface_short_range.tflite"
+MEDIAPIPE_OUTPUTS = ("regressors", "classificators")
+STAGES = ("pre", "infer", "post", "total")
+# Pause before each block: onnxruntime's and OpenMP's (ncnn) worker threads spin-wait after a run and would
+# steal a core from the next backend on a 2-core machine (measured: tflite-fp32 at 2 threads timed at 4x).
+COOL_DOWN_S = 0.05
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One thing to time: a model file on a runtime at a thread count."""
+
+    key: str  # e.g. tflite-int8, pytorch-fp32, mediapipe-short
+    format: str
+    precision: str
+    runtime: str
+    threads: int
+    size_bytes: int | None
+    make_runner: Callable[[], Runner]
+
+
+def backend_key(fmt: str, precision: str) -> str:
+    """The name a backend has in reports (phone reports use the same)."""
+    return f"{fmt}-{precision}"
+
+
+def exported_backends(folder: Path, artifacts: list[Artifact], threads: int) -> list[Backend]:
+    """A backend per exported artifact the host can run."""
+    backends = []
+    for artifact in artifacts:
+        runtime = FORMATS[artifact.format].runtime
+        if runtime is None:
+            continue
+        backends.append(Backend(backend_key(artifact.format, artifact.precision), artifact.format, artifact.precision,
+                                runtime, threads, sum(size_of(folder / f) for f in artifact.files),
+                                lambda a=artifact: runner_for(a, folder, threads)))
+    return backends
+
+
+def pytorch_backend(model: torch.nn.Module, checkpoint: Path, threads: int) -> Backend:
+    """The PyTorch model (BatchNorm folded, as exported)."""
+    return Backend("pytorch-fp32", "pytorch", "fp32", "pytorch", threads, Path(checkpoint).stat().st_size,
+                   lambda: torch_runner(model))
+
+
+def mediapipe_backend(threads: int) -> Backend:
+    """MediaPipe's BlazeFace short-range file on the same LiteRT interpreter."""
+    path = asset_path(MEDIAPIPE_FILE)
+    return Backend(MEDIAPIPE, "tflite", "fp16-weights", "litert", threads, path.stat().st_size,
+                   lambda: litert_runner(path, threads, MEDIAPIPE_OUTPUTS))
+
+
+class Pipeline:
+    """A backend's runner with the reference letterbox before and face decoding after."""
+
+    def __init__(self, backend: Backend, input_size: int = 128, config: DecodeConfig = DecodeConfig()):
+        self.backend = backend
+        self.runner = backend.make_runner()
+        self.input_size = input_size
+        self.config = config
+        self.anchors = generate_anchors(FRONT_ANCHORS)
+
+    def pre(self, image: np.ndarray):
+        """Letterbox and the runner's input preparation."""
+        square, box = letterbox(image, self.input_size)
+        return self.runner.prepare(square), box
+
+    def post(self, raw, box, config: DecodeConfig | None = None) -> list[Face]:
+        """Dequantise, decode and map the faces back to image pixels."""
+        outputs = [o[0] for o in self.runner.finish(raw)]
+        reg, score, *attributes = outputs
+        faces = decode_faces(reg, score, self.anchors, self.input_size, config or self.config, *attributes)
+        return [f.to_image(box) for f in faces]
+
+    def timed(self, image: np.ndarray) -> tuple[float, float, float]:
+        """One frame: (pre, infer, post) seconds."""
+        t0 = time.perf_counter()
+        x, box = self.pre(image)
+        t1 = time.perf_counter()
+        raw = self.runner.infer(x)
+        t2 = time.perf_counter()
+        self.post(raw, box)
+        return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+    def __call__(self, image: np.ndarray, config: DecodeConfig | None = None) -> list[Face]:
+        """Faces in image pixels (a FaceDetector, as `facekit eval` scores them)."""
+        x, box = self.pre(image)
+        return self.post(self.runner.infer(x), box, config)
+
+
+def _summary(seconds: list[float]) -> dict:
+    ms = 1000 * np.asarray(seconds)
+    return {"median": round(float(np.median(ms)), 4), "p90": round(float(np.percentile(ms, 90)), 4)}
+
+
+def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup: int, rounds: int = 5,
+                  progress: bool = True) -> list[dict]:
+    """Latency rows (pre/infer/post/total median and p90 in ms), with ratios to MediaPipe at the same threads."""
+    pipelines = [Pipeline(b) for b in backends]
+    samples = {id(p): {stage: [] for stage in STAGES} for p in pipelines}
+    block = max(1, runs // rounds)
+    bar = tqdm(total=len(pipelines) * (warmup + block * rounds), desc="latency", unit="run", disable=not progress)
+    for p in pipelines:
+        _with_threads(p.backend, lambda: [p.timed(image) for _ in range(warmup)])
+        bar.update(warmup)
+    for _ in range(rounds):
+        for p in pipelines:
+            time.sleep(COOL_DOWN_S)
+            times = _with_threads(p.backend, lambda: [p.timed(image) for _ in range(block)])
+            for pre, infer, post in times:
+                samples[id(p)]["pre"].append(pre)
+                samples[id(p)]["infer"].append(infer)
+                samples[id(p)]["post"].append(post)
+                samples[id(p)]["total"].append(pre + infer + post)
+            bar.update(block)
+    bar.close()
+    rows = []
+    for p in pipelines:
+        b = p.backend
+        rows.append({"backend": b.key, "format": b.format, "precision": b.precision, "runtime": b.runtime,
+                     "threads": b.threads, "size_bytes": b.size_bytes, "runs": block * rounds,
+                     **{f"{stage}_ms": _summary(samples[id(p)][stage]) for stage in STAGES}})
+    reference = {r["threads"]: r for r in rows if r["backend"] == MEDIAPIPE}
+    for r in rows:
+        mp = reference.get(r["threads"])
+        r["ratio_to_mediapipe"] = round(r["infer_ms"]["median"] / mp["infer_ms"]["median"], 4) if mp else None
+        r["total_ratio_to_mediapipe"] = round(r["total_ms"]["median"] / mp["total_ms"]["median"], 4) if mp else None
+    return rows
+
+
+def _with_threads(backend: Backend, work: Callable[[], list]) -> list:
+    """Run `work` with PyTorch's thread count set for a PyTorch backend (the other runtimes own theirs)."""
+    if backend.runtime != "pytorch":
+        return work()
+    before = torch.get_num_threads()
+    torch.set_num_threads(backend.threads)
+    try:
+        return work()
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,152 @@
+"""`facekit bench` end to end: latency per backend, accuracy per variant, frame reuse on video, the report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+
+from exporter.assets import asset_path
+from exporter.bench.accuracy import AccuracySets, score_backends
+from exporter.bench.latency import Backend, Pipeline, exported_backends, mediapipe_backend, pytorch_backend, time_backends
+from exporter.bench.report import SCHEMA_ID, targets
+from exporter.bench.video_reuse import bench_videos
+from exporter.checkpoint import load_model
+from exporter.data.media import is_video
+from exporter.data.splits import evenly
+from exporter.export.bundle import load_bundle, sha256_of
+from exporter.preprocess import read_rgb
+
+LATENCY_PHOTO = "obama.jpg"  # a fetched sample photo (640x480 class), timed through the whole pipeline
+VERSIONED = ("ai-edge-litert", "onnxruntime", "ncnn", "torch", "numpy", "opencv-python-headless")
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How much the benchmark measures; MODES holds the default and the quick settings."""
+
+    mode: str = "default"
+    runs: int = 200  # timed runs per backend and thread count
+    warmup: int = 20
+    rounds: int = 5  # the runs are interleaved across backends in this many rounds
+    threads: tuple[int, ...] = (1, 2)
+    max_clips: int | None = None  # clips for frame reuse (None: all)
+    max_frames: int | None = None  # frames per clip (None: all)
+    utk_limit: int | None = None  # UTKFace validation crops for accuracy (None: all, as `facekit eval`)
+    scenes_limit: int | None = None
+    reuse_backend: str = "tflite-int8"
+    reuse_threads: int = 1
+    time_limit_s: float = 600.0
+
+
+MODES = {
+    "default": BenchSettings(),
+    "quick": BenchSettings(mode="quick", runs=50, warmup=10, max_clips=3, max_frames=90, utk_limit=150,
+                           scenes_limit=30, time_limit_s=120.0),
+}
+
+
+def host_info() -> dict:
+    """CPU, cores, OS, Python and runtime versions of this machine."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {"cpu": cpu, "cores": os.cpu_count() or 1, "system": platform.platform(), "python": platform.python_version(),
+            "versions": versions}
+
+
+def find_videos(paths: list[Path]) -> list[Path]:
+    """Video files among the given files and folders (sorted within each folder)."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if is_video(p))
+        elif is_video(path):
+            found.append(path)
+        else:
+            raise ValueError(f"{path} is neither a video file nor a folder; give .mp4/.mov/.avi files or folders")
+    return found
+
+
+def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_root: Path | None,
+              videos: list[Path], command: str, log=print) -> dict:
+    """Measure everything and return the report (not yet written)."""
+    start = time.time()
+    manifest, artifacts = load_bundle(export_dir)
+    model, _ = load_model(checkpoint, fold_batchnorm=True)
+    photo = read_rgb(asset_path(LATENCY_PHOTO))
+    backends: list[Backend] = []
+    for n in settings.threads:
+        backends += [pytorch_backend(model, checkpoint, n), *exported_backends(export_dir, artifacts, n), mediapipe_backend(n)]
+    log(f"timing {len(backends)} backend/thread combinations on {LATENCY_PHOTO}...")
+    latency = time_backends(backends, photo, settings.runs, settings.warmup, settings.rounds)
+    one_thread = [b for b in backends if b.threads == min(settings.threads)]
+    accuracy = []
+    if data_root is not None:
+        log(f"scoring {len(one_thread)} variants on the held-out sets...")
+        accuracy = score_backends(one_thread, data_root, AccuracySets(settings.utk_limit, settings.scenes_limit))
+    else:
+        log("no datasets folder: accuracy is skipped (pass --data or set FACEKIT_DATA)")
+    reuse = None
+    clips = evenly(videos, settings.max_clips)
+    if clips:
+        detector = _reuse_detector(backends, settings, photo)
+        log(f"frame reuse on {len(clips)} clips with {settings.reuse_backend}...")
+        reuse = bench_videos(clips, detector, settings.max_frames)
+    report = {
+        "schema": SCHEMA_ID, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
+        "mode": settings.mode, "host": host_info(),
+        "export": {"folder": str(export_dir), "checkpoint_sha256": manifest["checkpoint"]["sha256"]},
+        "settings": {"runs": settings.runs, "warmup": settings.warmup, "rounds": settings.rounds,
+                     "threads": list(settings.threads), "image": f"{LATENCY_PHOTO} ({photo.shape[1]}x{photo.shape[0]})",
+                     "reuse_backend": settings.reuse_backend, "reuse_threads": settings.reuse_threads,
+                     "max_frames": settings.max_frames, "utk_limit": settings.utk_limit,
+                     "scenes_limit": settings.scenes_limit},
+        "latency": latency, "accuracy": accuracy, "reuse": reuse, "targets": [],
+    }
+    report["elapsed_s"] = round(time.time() - start, 1)
+    report["targets"] = targets(report, settings.time_limit_s)
+    return report
+
+
+def _reuse_detector(backends: list[Backend], settings: BenchSettings, photo: np.ndarray) -> Pipeline:
+    """The detector the reuse policies call, warmed up."""
+    chosen = next((b for b in backends if b.key == settings.reuse_backend and b.threads == settings.reuse_threads), None)
+    if chosen is None:
+        raise ValueError(f"reuse backend {settings.reuse_backend!r} at {settings.reuse_threads} thread(s) is not among "
+                         f"the timed backends; choose one of: {', '.join(sorted({b.key for b in backends}))} "
+                         f"and a thread count in {list(settings.threads)}")
+    pipeline = Pipeline(chosen)
+    for _ in range(10):
+        pipeline(photo)
+    return pipeline
+
+
+def checkpoint_matches(export_dir: Path, checkpoint: Path) -> bool:
+    """Whether the export folder holds a bundle made from this checkpoint."""
+    try:
+        manifest, _ = load_bundle(export_dir)
+    except (FileNotFoundError, ValueError, jsonschema.ValidationError):
+        return False
+    return manifest["checkpoint"]["sha256"] == sha256_of(checkpoint)
+
+
+def command_line() -> str:
+    """The command as typed (for the report)."""
+    return " ".join(["facekit", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("facekit") else "facekit bench"

@@ -1,0 +1,122 @@
+"""What frame reuse saves on real video: per policy, mean per-frame latency, speedup and fidelity.
+
+Each clip is decoded once; every policy then processes the same frames with the same detector, and
+the wall time of each scheduler step (thumbnail, decision, tracking, and the full model when it runs)
+is the frame's latency. Fidelity compares a policy's faces on each frame with every-frame's faces on
+that frame: the share of every-frame faces found again at IoU >= 0.5, the age difference and the
+gender agreement of those pairs. Video decoding is not timed (a camera delivers decoded frames).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from exporter.data.media import iter_frames
+from exporter.export.verify import match_faces
+from exporter.metrics import box_iou
+from exporter.postprocess import Face
+from exporter.reuse import POLICIES, FrameReuseScheduler, ReuseConfig
+
+MATCH_IOU = 0.5
+# Talking-head clips (one head filling a still camera's frame), by file-name prefix: see videos/SOURCES.md.
+TALKING_HEAD_PREFIXES = ("st_", "lp_driving_")
+
+
+def is_talking_head(path: Path) -> bool:
+    """Whether a clip counts as a talking head for the reuse target."""
+    return Path(path).name.startswith(TALKING_HEAD_PREFIXES)
+
+
+def run_policy(frames: list[np.ndarray], detect: Callable[[np.ndarray], list[Face]], config: ReuseConfig
+               ) -> tuple[list[list[Face]], list[float], int]:
+    """Faces per frame, seconds per frame and the number of full model runs of one policy on one clip."""
+    scheduler = FrameReuseScheduler(detect, config)
+    faces, seconds, runs = [], [], 0
+    for frame in frames:
+        start = time.perf_counter()
+        decision = scheduler.step(frame)
+        seconds.append(time.perf_counter() - start)
+        faces.append(list(decision.faces))
+        runs += decision.ran_model
+    return faces, seconds, runs
+
+
+def fidelity(reference: list[list[Face]], candidate: list[list[Face]]) -> dict:
+    """Every-frame faces found again at IoU 0.5, and the box IoU, age difference and gender agreement of the pairs."""
+    total, pairs = match_faces(reference, candidate, MATCH_IOU)
+    return {
+        "reference_faces": total,
+        "faces_matched": len(pairs) / total if total else 1.0,
+        "mean_iou": float(np.mean([box_iou(a.box[None], b.box[None])[0, 0] for a, b in pairs])) if pairs else 1.0,
+        "age_difference": float(np.mean([abs(a.age - b.age) for a, b in pairs])) if pairs else 0.0,
+        "gender_agreement": float(np.mean([(a.female >= 0.5) == (b.female >= 0.5) for a, b in pairs])) if pairs else 1.0,
+    }
+
+
+def bench_clip(path: Path, detect: Callable[[np.ndarray], list[Face]], configs: dict[str, ReuseConfig],
+               max_frames: int | None) -> dict:
+    """Every policy on one clip (every-frame first: it is the reference)."""
+    frames = [frame for _, frame in iter_frames(path, max_frames=max_frames)]
+    reference, ref_seconds, _ = run_policy(frames, detect, configs["every-frame"])
+    policies = {}
+    for name, config in configs.items():
+        faces, seconds, runs = (reference, ref_seconds, len(frames)) if name == "every-frame" else \
+            run_policy(frames, detect, config)
+        policies[name] = {"mean_ms": 1000 * float(np.mean(seconds)), "model_runs": runs,
+                          "speedup": float(np.mean(ref_seconds) / np.mean(seconds)), **fidelity(reference, faces)}
+    height, width = frames[0].shape[:2]
+    return {"file": Path(path).name, "frames": len(frames), "width": width, "height": height,
+            "talking_head": is_talking_head(path), "policies": policies}
+
+
+def pooled(clips: list[dict]) -> dict:
+    """Per policy over several clips: frame-weighted mean latency, speedup and face-weighted fidelity."""
+    if not clips:
+        return {}
+    frames = np.array([c["frames"] for c in clips], float)
+    out = {}
+    for name in clips[0]["policies"]:
+        rows = [c["policies"][name] for c in clips]
+        faces = np.array([r["reference_faces"] for r in rows], float)
+        matched = np.array([r["faces_matched"] for r in rows]) * faces
+        weights = np.maximum(matched, 1e-12)
+        out[name] = {
+            "frames": int(frames.sum()),
+            "mean_ms": float(np.average([r["mean_ms"] for r in rows], weights=frames)),
+            "model_runs": int(sum(r["model_runs"] for r in rows)),
+            "reference_faces": int(faces.sum()),
+            "faces_matched": float(matched.sum() / faces.sum()) if faces.sum() else 1.0,
+            "mean_iou": float(np.average([r["mean_iou"] for r in rows], weights=weights)),
+            "age_difference": float(np.average([r["age_difference"] for r in rows], weights=weights)),
+            "gender_agreement": float(np.average([r["gender_agreement"] for r in rows], weights=weights)),
+        }
+    every = out["every-frame"]["mean_ms"]
+    for row in out.values():
+        row["speedup"] = every / row["mean_ms"]
+    return out
+
+
+def default_configs(skip: int = 3) -> dict[str, ReuseConfig]:
+    """One config per policy, with ReuseConfig's defaults (skip-N with N = skip)."""
+    return {name: replace(ReuseConfig(policy=name), skip=skip) for name in POLICIES}
+
+
+def bench_videos(videos: list[Path], detect: Callable[[np.ndarray], list[Face]], max_frames: int | None,
+                 configs: dict[str, ReuseConfig] | None = None, progress: bool = True) -> dict:
+    """Per clip and pooled (all clips, talking heads) results of every policy."""
+    configs = configs or default_configs()
+    clips = []
+    for path in tqdm(videos, desc="frame reuse", unit="clip", disable=not progress):
+        clips.append(bench_clip(path, detect, configs, max_frames))
+    return {"policies": {name: _settings(c) for name, c in configs.items()}, "match_iou": MATCH_IOU,
+            "clips": clips, "overall": pooled(clips), "talking_head": pooled([c for c in clips if c["talking_head"]])}
+
+
+def _settings(config: ReuseConfig) -> dict:
+    return {k: v for k, v in vars(config).items() if k != "policy"}

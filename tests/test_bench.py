@@ -1,0 +1,114 @@
+"""`facekit bench` in a tiny configuration: real backends, real clips, a report that validates against its schema."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from exporter.bench.latency import MEDIAPIPE
+from exporter.bench.report import validate, write_report
+from exporter.bench.suite import BenchSettings, find_videos, run_bench
+from exporter.bench.video_reuse import is_talking_head, pooled
+from exporter.commands import bench as bench_command
+from exporter.paths import DEFAULT_CHECKPOINT
+from exporter.reuse import POLICIES
+
+TINY = BenchSettings(mode="quick", runs=4, warmup=1, rounds=2, threads=(1,), max_clips=2, max_frames=12,
+                     utk_limit=8, scenes_limit=4)
+
+
+@pytest.fixture(scope="module")
+def report(exported, datasets) -> dict:
+    folder = exported[0]
+    return run_bench(TINY, folder, DEFAULT_CHECKPOINT, datasets, find_videos([datasets / "videos"]), "test",
+                     log=lambda *_: None)
+
+
+@pytest.mark.needs_data
+def test_latency_rows_cover_every_runnable_backend_and_mediapipe(report):
+    rows = {r["backend"]: r for r in report["latency"]}
+    assert set(rows) == {"pytorch-fp32", "onnx-fp32", "tflite-fp32", "tflite-fp16", "tflite-int8-dynamic", "tflite-int8",
+                         "ncnn-fp32", "ncnn-fp16", MEDIAPIPE}
+    mp = rows[MEDIAPIPE]["infer_ms"]["median"]
+    for row in rows.values():
+        assert 0 < row["infer_ms"]["median"] <= row["infer_ms"]["p90"]
+        assert row["total_ms"]["median"] >= row["infer_ms"]["median"]
+        assert row["ratio_to_mediapipe"] == pytest.approx(row["infer_ms"]["median"] / mp, rel=1e-3)
+    assert rows[MEDIAPIPE]["ratio_to_mediapipe"] == 1.0
+
+
+@pytest.mark.needs_data
+def test_accuracy_per_variant(report):
+    rows = {r["backend"]: r for r in report["accuracy"]}
+    assert "age_mae" not in rows[MEDIAPIPE] and rows["tflite-int8"]["utkface_crops"] == 8
+    for key in ("pytorch-fp32", "tflite-fp32", "ncnn-fp16"):
+        assert 0 <= rows[key]["gender_accuracy"] <= 1 and rows[key]["age_mae"] > 0
+    # fp32 conversions score like PyTorch (same faces, same ages to a few decimals).
+    assert rows["tflite-fp32"]["age_mae"] == pytest.approx(rows["pytorch-fp32"]["age_mae"], abs=0.01)
+
+
+@pytest.mark.needs_data
+def test_reuse_on_clips(report):
+    reuse = report["reuse"]
+    assert len(reuse["clips"]) == 2 and all(c["frames"] == 12 for c in reuse["clips"])
+    for clip in reuse["clips"]:
+        assert list(clip["policies"]) == list(POLICIES)
+        every = clip["policies"]["every-frame"]
+        assert every["model_runs"] == 12 and every["faces_matched"] == 1.0 and every["speedup"] == 1.0
+        assert clip["policies"]["skip-N"]["model_runs"] == 4  # frames 0, 3, 6, 9
+    assert reuse["overall"]["every-frame"]["frames"] == 24
+
+
+@pytest.mark.needs_data
+def test_report_folder_validates(report, tmp_path):
+    folder = write_report(report, tmp_path / "bench")
+    assert {p.name for p in folder.iterdir()} == {"report.json", "summary.md", "latency.png", "reuse.png"}
+    validate(json.loads((folder / "report.json").read_text()))
+    assert (folder / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = (folder / "summary.md").read_text()
+    assert "## Targets" in summary and "tflite-int8" in summary and "motion-gated+tracking" in summary
+    names = [t["name"] for t in report["targets"]]
+    assert any("tflite-int8" in n for n in names) and any("speedup" in n for n in names)
+
+
+@pytest.mark.needs_data
+def test_malformed_report_is_rejected_and_nothing_written(report, tmp_path):
+    broken = {**report, "latency": [{**report["latency"][0], "infer_ms": {"median": -1.0, "p90": 1.0}}]}
+    with pytest.raises(jsonschema.ValidationError):
+        write_report(broken, tmp_path / "bench")
+    assert not any(tmp_path.iterdir())
+
+
+def test_pooled_weights_by_frames_and_faces():
+    def clip(frames, mean_ms, faces, matched, policy_ms):
+        policies = {"every-frame": {"mean_ms": mean_ms, "model_runs": frames, "reference_faces": faces, "faces_matched": 1.0,
+                                    "mean_iou": 1.0, "age_difference": 0.0, "gender_agreement": 1.0},
+                    "motion-gated": {"mean_ms": policy_ms, "model_runs": 1, "reference_faces": faces, "faces_matched": matched,
+                                     "mean_iou": 0.8, "age_difference": 1.0, "gender_agreement": 0.9}}
+        return {"frames": frames, "policies": policies}
+
+    out = pooled([clip(10, 4.0, 10, 1.0, 1.0), clip(30, 2.0, 30, 0.5, 1.0)])
+    assert out["every-frame"]["mean_ms"] == pytest.approx((10 * 4 + 30 * 2) / 40)
+    assert out["motion-gated"]["speedup"] == pytest.approx(2.5)
+    assert out["motion-gated"]["faces_matched"] == pytest.approx((10 + 15) / 40)
+
+
+def test_talking_heads_by_name():
+    assert is_talking_head("st_WDA_x.mp4") and is_talking_head("lp_driving_d3.mp4")
+    assert not is_talking_head("lp_source_s13.mp4") and not is_talking_head("fr_short_hamilton_clip.mp4")
+
+
+def test_import_needs_a_host_report(tmp_path, capsys):
+    phone = tmp_path / "phone.json"
+    phone.write_text("{}")
+    assert bench_command.main(["--import", str(phone), "--out", str(tmp_path / "none")]) == 1
+    assert "run `make bench` first" in capsys.readouterr().err
+
+
+def test_videos_must_be_videos(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("x")
+    with pytest.raises(ValueError, match="neither a video"):
+        find_videos([text])
