@@ -38,7 +38,7 @@ from exporter.postprocess import (
     decode_faces,
     generate_anchors,
 )
-from exporter.preprocess import letterbox, to_float_input
+from exporter.preprocess import LETTERBOX_VERSION, letterbox, to_float_input
 
 BLAZEFACE_MODELS = {
     "short": ("blazeface_short_range.tflite", FRONT_ANCHORS),
@@ -80,8 +80,8 @@ class BlazeFaceTeacher:
 
     @property
     def teacher_id(self) -> str:
-        """Identifies the model file and variant (for pseudo-label caches)."""
-        return f"blazeface-{self.variant}-{self.sha256}"
+        """Identifies the model file, variant and letterbox version (for pseudo-label caches)."""
+        return f"blazeface-{self.variant}-{self.sha256}-letterbox{LETTERBOX_VERSION}"
 
     def raw(self, square_uint8_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run on a size x size uint8 RGB square: (regressors (N, 16), score logits (N,))."""

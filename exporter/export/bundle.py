@@ -81,7 +81,9 @@ def build_manifest(target: str, checkpoint: Path, payload: dict, entries: list[d
                        "train_step": payload.get("train", {}).get("step")},
         "input": {
             "size": payload["model_config"]["input_size"], "colour": "RGB", "dtype_float": "float32",
-            "letterbox": "pad the shorter side equally on both sides with black to a square, resize bilinear",
+            "letterbox": "pad the shorter side with black to a centred square, then shrink by area averaging "
+                         "(bilinear when enlarging); squares at least 4x the input side are first halved with 2x2 "
+                         "block means (exporter/preprocess.py is the reference; golden/*.json hold exact inputs)",
             "normalisation": "x / 127.5 - 1 (mean 127.5, std 127.5 per channel); full-int8 models take "
                              "q = round(x_norm / scale + zero_point) with their input scale/zero_point",
         },
