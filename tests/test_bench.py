@@ -10,7 +10,7 @@ import pytest
 from exporter.bench.latency import MEDIAPIPE
 from exporter.bench.report import validate, write_report
 from exporter.bench.suite import BenchSettings, find_videos, run_bench
-from exporter.bench.video_reuse import is_talking_head, pooled
+from exporter.bench.video_reuse import bench_videos, is_talking_head, pooled
 from exporter.commands import bench as bench_command
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.reuse import POLICIES
@@ -112,3 +112,15 @@ def test_videos_must_be_videos(tmp_path):
     text.write_text("x")
     with pytest.raises(ValueError, match="neither a video"):
         find_videos([text])
+
+
+@pytest.mark.needs_data
+def test_an_unreadable_clip_is_skipped_and_reported(datasets, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    clip = sorted((datasets / "videos").glob("st_*.mp4"))[0]
+    reuse = bench_videos([broken, clip], lambda frame: [], max_frames=5, progress=False)
+    assert [c["file"] for c in reuse["clips"]] == [clip.name]
+    assert reuse["skipped"][0]["file"] == "broken.mp4" and "cannot open" in reuse["skipped"][0]["reason"]
+    with pytest.raises(ValueError, match="no clip could be read"):
+        bench_videos([broken], lambda frame: [], max_frames=5, progress=False)

@@ -111,7 +111,9 @@ def _reuse_markdown(reuse: dict, settings: dict) -> list[str]:
     for clip in reuse["clips"]:
         cells = [f"{p['speedup']:.2f}x, {p['faces_matched']:.3f}" for p in clip["policies"].values()]
         lines.append(f"| {clip['file']} | {clip['frames']} | {'yes' if clip['talking_head'] else 'no'} | " + " | ".join(cells) + " |")
-    return lines + ["", "Cells: speedup over every-frame, share of every-frame faces matched.", "", "![frame reuse](reuse.png)", ""]
+    lines += ["", "Cells: speedup over every-frame, share of every-frame faces matched."]
+    lines += [f"Skipped {s['file']}: {s['reason']}" for s in reuse["skipped"]]
+    return lines + ["", "![frame reuse](reuse.png)", ""]
 
 
 def plot_latency(report: dict, path: Path) -> None:

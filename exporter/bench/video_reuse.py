@@ -111,11 +111,17 @@ def bench_videos(videos: list[Path], detect: Callable[[np.ndarray], list[Face]],
                  configs: dict[str, ReuseConfig] | None = None, progress: bool = True) -> dict:
     """Per clip and pooled (all clips, talking heads) results of every policy."""
     configs = configs or default_configs()
-    clips = []
+    clips, skipped = [], []
     for path in tqdm(videos, desc="frame reuse", unit="clip", disable=not progress):
-        clips.append(bench_clip(path, detect, configs, max_frames))
+        try:
+            clips.append(bench_clip(path, detect, configs, max_frames))
+        except ValueError as error:  # an unreadable clip is reported, the others are still measured
+            skipped.append({"file": Path(path).name, "reason": str(error)})
+    if not clips:
+        raise ValueError(f"no clip could be read for frame reuse: {'; '.join(s['reason'] for s in skipped)}")
     return {"policies": {name: _settings(c) for name, c in configs.items()}, "match_iou": MATCH_IOU,
-            "clips": clips, "overall": pooled(clips), "talking_head": pooled([c for c in clips if c["talking_head"]])}
+            "clips": clips, "skipped": skipped, "overall": pooled(clips),
+            "talking_head": pooled([c for c in clips if c["talking_head"]])}
 
 
 def _settings(config: ReuseConfig) -> dict:

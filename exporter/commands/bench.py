@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {k: v for k, v in (("runs", args.runs), ("max_frames", args.max_frames)) if v is not None}
     if args.threads:
         overrides["threads"] = tuple(args.threads)
+        overrides["reuse_threads"] = min(args.threads)
     try:
         settings = replace(settings, **overrides)
         if min(settings.threads) < 1 or settings.runs < 1:
