@@ -50,7 +50,7 @@ def run(frames: list[np.ndarray], **settings) -> list:
     return [scheduler.step(f) for f in frames]
 
 
-def test_thumbnail_is_block_mean_luma():
+def test_thumbnail_of_a_quarter_white_image():
     image = np.zeros((64, 64, 3), np.uint8)
     image[:32, :32] = 255
     thumb = thumbnail(image, 4)
