@@ -1,8 +1,8 @@
 """What frame reuse saves on real video: per policy, mean per-frame latency, speedup and fidelity.
 
-Each clip is decoded once; every policy then processes the same frames with the same detector, and
-the wall time of each scheduler step (thumbnail, decision, tracking, and the full model when it runs)
-is the frame's latency. Fidelity compares a policy's faces on each frame with every-frame's faces on
+Each clip is decoded once; every decoded frame goes through every policy's scheduler in turn (same
+detector), and the wall time of each scheduler step (thumbnail, decision, tracking, and the full model
+when it runs) is the frame's latency for that policy. Fidelity compares a policy's faces on each frame with every-frame's faces on
 that frame: the share of every-frame faces found again at IoU >= 0.5, the age difference and the
 gender agreement of those pairs. Video decoding is not timed (a camera delivers decoded frames).
 """
@@ -33,20 +33,6 @@ def is_talking_head(path: Path) -> bool:
     return Path(path).name.startswith(TALKING_HEAD_PREFIXES)
 
 
-def run_policy(frames: list[np.ndarray], detect: Callable[[np.ndarray], list[Face]], config: ReuseConfig
-               ) -> tuple[list[list[Face]], list[float], int]:
-    """Faces per frame, seconds per frame and the number of full model runs of one policy on one clip."""
-    scheduler = FrameReuseScheduler(detect, config)
-    faces, seconds, runs = [], [], 0
-    for frame in frames:
-        start = time.perf_counter()
-        decision = scheduler.step(frame)
-        seconds.append(time.perf_counter() - start)
-        faces.append(list(decision.faces))
-        runs += decision.ran_model
-    return faces, seconds, runs
-
-
 def fidelity(reference: list[list[Face]], candidate: list[list[Face]]) -> dict:
     """Every-frame faces found again at IoU 0.5, and the box IoU, age difference and gender agreement of the pairs."""
     total, pairs = match_faces(reference, candidate, MATCH_IOU)
@@ -61,17 +47,25 @@ def fidelity(reference: list[list[Face]], candidate: list[list[Face]]) -> dict:
 
 def bench_clip(path: Path, detect: Callable[[np.ndarray], list[Face]], configs: dict[str, ReuseConfig],
                max_frames: int | None) -> dict:
-    """Every policy on one clip (every-frame first: it is the reference)."""
-    frames = [frame for _, frame in iter_frames(path, max_frames=max_frames)]
-    reference, ref_seconds, _ = run_policy(frames, detect, configs["every-frame"])
-    policies = {}
-    for name, config in configs.items():
-        faces, seconds, runs = (reference, ref_seconds, len(frames)) if name == "every-frame" else \
-            run_policy(frames, detect, config)
-        policies[name] = {"mean_ms": 1000 * float(np.mean(seconds)), "model_runs": runs,
-                          "speedup": float(np.mean(ref_seconds) / np.mean(seconds)), **fidelity(reference, faces)}
-    height, width = frames[0].shape[:2]
-    return {"file": Path(path).name, "frames": len(frames), "width": width, "height": height,
+    """Every policy on one clip, frame by frame (frames are not kept, so long clips fit in memory)."""
+    schedulers = {name: FrameReuseScheduler(detect, config) for name, config in configs.items()}
+    faces: dict[str, list[list[Face]]] = {name: [] for name in configs}
+    seconds: dict[str, list[float]] = {name: [] for name in configs}
+    runs = dict.fromkeys(configs, 0)
+    height = width = 0
+    for _, frame in iter_frames(path, max_frames=max_frames):
+        height, width = frame.shape[:2]
+        for name, scheduler in schedulers.items():
+            start = time.perf_counter()
+            decision = scheduler.step(frame)
+            seconds[name].append(time.perf_counter() - start)
+            faces[name].append(list(decision.faces))
+            runs[name] += decision.ran_model
+    reference, every = faces["every-frame"], float(np.mean(seconds["every-frame"]))
+    policies = {name: {"mean_ms": 1000 * float(np.mean(seconds[name])), "model_runs": runs[name],
+                       "speedup": every / float(np.mean(seconds[name])), **fidelity(reference, faces[name])}
+                for name in configs}
+    return {"file": Path(path).name, "frames": len(reference), "width": width, "height": height,
             "talking_head": is_talking_head(path), "policies": policies}
 
 
