@@ -1,0 +1,1 @@
+"""The benchmark: latency per backend, accuracy per variant, frame reuse on video, host and phone reports."""
