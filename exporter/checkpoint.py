@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from exporter.atomic import atomic_write
 from exporter.model.blazeface import FaceKitNet, ModelConfig
 from exporter.postprocess import FRONT_ANCHORS, DecodeConfig
 
@@ -37,16 +36,7 @@ def save_checkpoint(path: Path, model: FaceKitNet, extra: dict[str, Any] | None 
 
 def write_payload(path: Path, payload: dict[str, Any]) -> None:
     """torch.save a checkpoint payload atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:

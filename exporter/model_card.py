@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from exporter.atomic import atomic_write
 
 DATA_TERMS = {
     "utkface": "UTKFace (Zhang, Song, Qi, CVPR 2017): released for non-commercial research only; image copyright "
@@ -179,29 +179,16 @@ def plot_history(history: list[dict], path: Path) -> None:
     right.set(title="validation during training", xlabel="step", ylim=(0, 1))
     right.legend()
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
-
-
-def _atomic(path: Path, write) -> None:
-    """Call write(tmp_path) then move the temporary file into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_card(card: dict, folder: Path) -> list[Path]:
     """model_card.json, MODEL_CARD.md and training_curves.png in folder (each written atomically)."""
     folder = Path(folder)
     paths = [folder / "model_card.json", folder / "MODEL_CARD.md"]
-    _atomic(paths[0], lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8"))
-    _atomic(paths[1], lambda tmp: Path(tmp).write_text(render_markdown(card), encoding="utf-8"))
+    atomic_write(paths[0], lambda tmp: tmp.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8"))
+    atomic_write(paths[1], lambda tmp: tmp.write_text(render_markdown(card), encoding="utf-8"))
     if card["training"]["history"]:
         paths.append(folder / "training_curves.png")
         plot_history(card["training"]["history"], paths[-1])

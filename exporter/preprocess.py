@@ -5,8 +5,8 @@ black, resize to `size` (area averaging when shrinking, bilinear when enlarging)
 (x / 127.5) - 1 in RGB order. A square of side at least 4 x size is first halved n times with 2x2
 block means (rounded), n = floor(log2(side / (2 * size))): for that the square's side is a multiple of
 2^n and the image sits at offsets that are multiples of 2^n, so only the image itself is averaged and
-the small result padded. A 1 MP photo then takes about 0.7 ms instead of 3.6 ms for one area resize of
-the whole square, and the result is still an anti-aliased average.
+the small result padded. That keeps the area resize off the full-size square (`make bench`'s "pre"
+column: 0.85 ms for a 910x1137 photo, 3.8 ms before), and the result is still an anti-aliased average.
 """
 
 from __future__ import annotations

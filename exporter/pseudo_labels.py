@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tqdm import tqdm
 
+from exporter.atomic import atomic_write
 from exporter.paths import cache_root
 from exporter.postprocess import DecodeConfig, Face
 from exporter.preprocess import read_rgb
@@ -66,15 +65,7 @@ class PseudoLabelCache:
         except (FileNotFoundError, json.JSONDecodeError):
             pass
         result = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(result, out, separators=(",", ":"))
-            os.replace(tmp_name, path)
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8"))
         return result
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from exporter.bench import phone as phone_mod
 from exporter.bench.phone import (PhoneReportError, compare, load_phone_report, render_comparison,
                                   store_phone_report)
 
@@ -234,7 +234,7 @@ def test_store_phone_report_leaves_nothing_on_failure(tmp_path: Path, example: d
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_replace(src, dst):
         raise OSError("disk full")
-    monkeypatch.setattr(phone_mod.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         store_phone_report(tmp_path, example)
     assert list((tmp_path / "phones").iterdir()) == []

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 
 import jsonschema
 
+from exporter.atomic import atomic_write
 from exporter.bench.latency import MEDIAPIPE
 
 SCHEMA_ID = "facekit-phone-bench/1"
@@ -201,15 +200,6 @@ def store_phone_report(report_dir: Path, phone: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     date = datetime.fromisoformat(phone["created"].upper().replace(" ", "T")).date().isoformat()
     target = folder / f"{_slug(phone['device']['model'])}-{date}.json"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(phone, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(phone, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return target

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from exporter.atomic import atomic_write
 from exporter.checkpoint import CheckpointError, load_model
 from exporter.data.media import is_video, iter_frames, list_media
 from exporter.evaluate import TorchDetector
@@ -68,15 +69,10 @@ def _temp_beside(path: Path) -> Path:
 
 def save_image(path: Path, image_rgb: np.ndarray) -> None:
     """Encode to a temporary file beside path, then rename: never a half-written picture."""
-    tmp = _temp_beside(path)
-    try:
-        ok, data = cv2.imencode(path.suffix, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise ValueError(f"OpenCV cannot encode {path.suffix} files")
-        tmp.write_bytes(data.tobytes())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    ok, data = cv2.imencode(path.suffix, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"OpenCV cannot encode {path.suffix} files")
+    atomic_write(path, lambda tmp: tmp.write_bytes(data.tobytes()), suffix=path.suffix)
 
 
 def run_one(path: Path, detector: TorchDetector, args: argparse.Namespace) -> int:
