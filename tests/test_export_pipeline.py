@@ -19,7 +19,7 @@ from exporter.export.formats import FORMATS
 from exporter.export.pipeline import FAILED, NOT_VERIFIED, VERIFIED, ExportFailed, export
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import FRONT_ANCHORS, decode_faces, generate_anchors
-from exporter.reuse_golden import replay
+from exporter.export.reuse_golden import replay
 
 pytestmark = pytest.mark.needs_data
 

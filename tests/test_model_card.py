@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from exporter.model_card import build_card, check_targets, render_markdown, write_card
+from exporter.eval.model_card import build_card, check_targets, render_markdown, write_card
 
 
 def metrics(age: float, gender: float, ap: float, teacher_ap: float) -> dict:

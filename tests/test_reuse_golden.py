@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exporter.reuse import POLICIES, thumbnail
-from exporter.reuse_golden import FILE, replay, synthetic_clip, write_traces
+from exporter.export.reuse_golden import FILE, replay, synthetic_clip, write_traces
 
 REASONS = {"first", "every-frame", "period", "max-reuse", "scene-change", "face-change", "static"}
 

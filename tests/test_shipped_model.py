@@ -9,13 +9,13 @@ import pytest
 
 from exporter.checkpoint import load_model
 from exporter.data.splits import evenly
-from exporter.evaluate import TorchDetector, score_utkface
+from exporter.eval.scores import TorchDetector, score_utkface
 from exporter.metrics import box_iou
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
 from exporter.preprocess import read_rgb
 from exporter.teachers import BlazeFaceTeacher
-from exporter.train.pools import load_splits
+from exporter.data.layout import load_splits
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
 

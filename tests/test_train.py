@@ -11,7 +11,7 @@ from exporter.checkpoint import load_model, read_checkpoint
 from exporter.commands.train import ship
 from exporter.train.config import TrainConfig
 from exporter.train.loop import Trainer
-from exporter.train.pools import DatasetLayoutError, load_splits
+from exporter.data.layout import DatasetLayoutError, load_splits
 from exporter.train.samples import SampleMix
 
 pytestmark = pytest.mark.needs_data

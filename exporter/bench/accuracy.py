@@ -9,9 +9,8 @@ from tqdm import tqdm
 
 from exporter.bench.latency import MEDIAPIPE, Backend, Pipeline
 from exporter.data.splits import evenly
-from exporter.evaluate import score_scenes, score_utkface
-from exporter.evaluation_suite import dlib_images
-from exporter.train.pools import load_splits
+from exporter.eval.scores import score_scenes, score_utkface
+from exporter.data.layout import dlib_images, load_splits
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 from exporter.atomic import atomic_write
 from exporter.checkpoint import CheckpointError, load_model
 from exporter.data.media import is_video, iter_frames, list_media
-from exporter.evaluate import TorchDetector
+from exporter.eval.scores import TorchDetector
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import DecodeConfig, Face
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from exporter.checkpoint import CheckpointError, load_model
-from exporter.evaluation_suite import evaluate_all
+from exporter.eval.suite import evaluate_all
 from exporter.model.summary import summarize
-from exporter.model_card import build_card, write_card
+from exporter.eval.model_card import build_card, write_card
 from exporter.paths import DEFAULT_CHECKPOINT, data_root
-from exporter.train.pools import DatasetLayoutError
+from exporter.data.layout import DatasetLayoutError
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

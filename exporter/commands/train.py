@@ -12,7 +12,7 @@ from exporter.model.registry import MODEL_VARIANTS
 from exporter.paths import data_root
 from exporter.train.config import TrainConfig
 from exporter.train.loop import Trainer
-from exporter.train.pools import DatasetLayoutError
+from exporter.data.layout import DatasetLayoutError
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -10,7 +10,7 @@ from exporter.data.splits import evenly
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
 from exporter.preprocess import letterbox, read_rgb
-from exporter.train.pools import load_splits
+from exporter.data.layout import load_splits
 
 
 class ExportDataError(FileNotFoundError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exporter import reuse_golden
+from exporter.export import reuse_golden
 from exporter.assets import ASSETS, assets_dir
 from exporter.checkpoint import load_model
 from exporter.export import bundle

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from exporter.checkpoint import read_checkpoint, save_checkpoint
 from exporter.data.splits import evenly
-from exporter.evaluate import TorchDetector, score_scenes, score_utkface
+from exporter.eval.scores import TorchDetector, score_scenes, score_utkface
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
@@ -22,7 +22,8 @@ from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 from exporter.train.config import TrainConfig
 from exporter.train.loss import TargetBatch, multitask_loss
-from exporter.train.pools import load_splits, negative_images, scene_sources, utk_sources, video_sources
+from exporter.data.layout import load_splits
+from exporter.train.pools import negative_images, scene_sources, utk_sources, video_sources
 from exporter.train.samples import SamplePools, draw_sample
 from exporter.train.targets import anchor_boxes, assign
 

@@ -9,18 +9,16 @@ Layout expected under the data root (any part may be missing except utkface/ and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from exporter.data.media import iter_frames, list_media
-from exporter.data.splits import file_md5, split_of
+from exporter.data.media import iter_frames
+from exporter.data.splits import file_md5
 from exporter.data.types import LabelledImage, LoadReport
-from exporter.data.utkface import UtkRecord, load_utkface, split_utkface
-from exporter.data.voc import load_voc, split_voc
+from exporter.data.utkface import UtkRecord
 from exporter.postprocess import NUM_KEYPOINTS
 from exporter.postprocess import Face
 from exporter.preprocess import read_rgb
@@ -28,56 +26,8 @@ from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip
 from exporter.train.samples import LabelledFace, SourceImage
 
-VIDEO_VAL_FRACTION = 0.3
 NEGATIVE_MAX_SIDE = 640
 TEACHER_ATTR_WEIGHT = 0.3  # teacher age/gender count less than human labels
-
-
-class DatasetLayoutError(FileNotFoundError):
-    """The data root lacks a folder the run needs."""
-
-
-@dataclass
-class DataSplits:
-    """Train/val split of every source (val parts are only used for evaluation)."""
-
-    utk_train: list[UtkRecord]
-    utk_val: list[UtkRecord]
-    scenes_train: list[LabelledImage]
-    scenes_val: list[LabelledImage]
-    videos_train: list[Path]
-    videos_val: list[Path]
-    negatives: list[Path]
-    reports: list[LoadReport]
-
-
-def _require(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise DatasetLayoutError(
-            f"{path} not found: expected {what}. Point --data at a folder laid out as "
-            "utkface/ (UTKFace crops), negatives/ (face-free images), and optionally facemask/ "
-            "(annotations/*.xml + images/) and videos/ (*.mp4); see README 'Data'."
-        )
-    return path
-
-
-def load_splits(root: Path) -> DataSplits:
-    """Load every source under root and split it deterministically (duplicate-safe)."""
-    root = Path(root)
-    utk, utk_report = load_utkface(_require(root / "utkface", "UTKFace crops named age_gender_race_date.jpg"))
-    utk_train, utk_val = split_utkface(utk)
-    reports = [utk_report]
-    scenes_train: list[LabelledImage] = []
-    scenes_val: list[LabelledImage] = []
-    if (root / "facemask").exists():
-        scenes, scene_report = load_voc(root / "facemask")
-        scenes_train, scenes_val = split_voc(scenes)
-        reports.append(scene_report)
-    videos = list_media([root / "videos"]) if (root / "videos").exists() else []
-    videos_val = [v for v in videos if split_of(v.name, VIDEO_VAL_FRACTION) == "val"]
-    videos_train = [v for v in videos if v not in videos_val]
-    negatives = list_media([_require(root / "negatives", "a folder of face-free images")])
-    return DataSplits(utk_train, utk_val, scenes_train, scenes_val, videos_train, videos_val, negatives, reports)
 
 
 def _faces_to_arrays(faces) -> dict[str, np.ndarray]:

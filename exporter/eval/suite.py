@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from exporter.data.dlib_faces import load_dlib_faces
+from exporter.data.layout import dlib_images, load_splits
 from exporter.data.splits import evenly
-from exporter.data.types import LabelledImage
-from exporter.evaluate import (
+from exporter.eval.scores import (
     FaceDetector,
     TorchDetector,
     score_against,
@@ -17,20 +16,6 @@ from exporter.evaluate import (
     teacher_attribute_detector,
 )
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
-from exporter.train.pools import load_splits
-
-DLIB_FILES = ("training.xml", "testing.xml")  # FaceKit never trains on them: both halves are test data here
-
-
-def dlib_images(root: Path) -> list[LabelledImage]:
-    """The dlib example faces (both XML files), or [] when the folder is absent."""
-    folder = Path(root) / "dlib_faces"
-    images: list[LabelledImage] = []
-    for name in DLIB_FILES:
-        if (folder / name).is_file():
-            images += load_dlib_faces(folder / name)[0]
-    return images
-
 
 def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int = 10, utk_limit: int | None = None) -> dict:
     """Scores of the model (and, with teachers=True, of BlazeFace short/full-range and the age/gender teacher)."""
