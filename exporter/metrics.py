@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from exporter.postprocess import box_iou
+
 TP, FP, DROPPED = 1, 0, -1  # per-prediction outcomes of greedy matching
 
 
@@ -39,24 +41,13 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den > 0 else 0.0
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU matrix (Na, Nb) of two box sets; pairs with zero union give 0."""
-    a, b = _as_boxes(a), _as_boxes(b)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 @dataclass(frozen=True, eq=False)
 class ImageMatch:
     """Greedy matching of one image: per-prediction outcome (TP=1, FP=0, DROPPED=-1) and matched GT."""
 
     outcome: np.ndarray  # (N,) int8, in the order the predictions were given
     gt_matched: np.ndarray  # (M,) bool
+    gt_index: np.ndarray  # (N,) int: the GT each prediction matched, -1 if none
 
 
 def greedy_match(
@@ -81,6 +72,7 @@ def greedy_match(
     iou = box_iou(pred_boxes, gt_boxes)
     outcome = np.full(n, FP, dtype=np.int8)
     matched = np.zeros(m, bool)
+    gt_index = np.full(n, -1, dtype=np.int64)
     for i in order:
         hit = iou[i] >= iou_threshold
         candidates = np.where(hit & ~ignore & ~matched, iou[i], -1.0)
@@ -88,9 +80,10 @@ def greedy_match(
             j = int(np.argmax(candidates))
             matched[j] = True
             outcome[i] = TP
+            gt_index[i] = j
         elif np.any(hit & ignore):
             outcome[i] = DROPPED
-    return ImageMatch(outcome=outcome, gt_matched=matched)
+    return ImageMatch(outcome=outcome, gt_matched=matched, gt_index=gt_index)
 
 
 @dataclass(frozen=True, eq=False)

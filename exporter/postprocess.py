@@ -7,6 +7,7 @@ and a gender logit (sigmoid = probability of female). Everything here is pure Nu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,14 +39,13 @@ def _layer_scale(spec: AnchorSpec, layer: int) -> float:
     return spec.min_scale + (spec.max_scale - spec.min_scale) * layer / (n - 1)
 
 
+@functools.lru_cache(maxsize=8)
 def _anchor_table(spec: AnchorSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor centres (N, 2) and nominal scales (N,), in MediaPipe's order."""
+    """Anchor centres (N, 2) and nominal scales (N,), in MediaPipe's order; built once per spec, read-only."""
     centres, scales = [], []
     layer = 0
     while layer < len(spec.strides):
-        stride = spec.strides[layer]
-        layer_scales = []
-        last = layer
+        stride, last, layer_scales = spec.strides[layer], layer, []
         while last < len(spec.strides) and spec.strides[last] == stride:
             scale = _layer_scale(spec, last)
             layer_scales.append(scale)
@@ -54,19 +54,29 @@ def _anchor_table(spec: AnchorSpec) -> tuple[np.ndarray, np.ndarray]:
                 layer_scales.append(float(np.sqrt(scale * nxt)))
             last += 1
         cells = int(np.ceil(spec.input_size / stride))
-        for y in range(cells):
-            for x in range(cells):
-                for scale in layer_scales:
-                    centres.append(((x + spec.offset) / cells, (y + spec.offset) / cells))
-                    scales.append(scale)
+        grid = (np.arange(cells, dtype=np.float64) + spec.offset) / cells
+        ys, xs = np.meshgrid(grid, grid, indexing="ij")  # rows, then columns, then the anchors of a cell
+        per_cell = len(layer_scales)
+        centres.append(np.repeat(np.stack([xs.ravel(), ys.ravel()], axis=1), per_cell, axis=0))
+        scales.append(np.tile(np.asarray(layer_scales, np.float64), cells * cells))
         layer = last
-    return np.asarray(centres, np.float32), np.asarray(scales, np.float32)
+    table = np.concatenate(centres).astype(np.float32), np.concatenate(scales).astype(np.float32)
+    for array in table:
+        array.setflags(write=False)
+    return table
 
 
 def generate_anchors(spec: AnchorSpec = FRONT_ANCHORS) -> np.ndarray:
-    """Anchors (N, 4) as [x_centre, y_centre, w, h], normalised; w = h = 1 (fixed size)."""
+    """Anchors (N, 4) as [x_centre, y_centre, w, h], normalised; w = h = 1 (fixed size). Read-only, cached."""
+    return _anchors(spec)
+
+
+@functools.lru_cache(maxsize=8)
+def _anchors(spec: AnchorSpec) -> np.ndarray:
     centres, _ = _anchor_table(spec)
-    return np.concatenate([centres, np.ones_like(centres)], axis=1)
+    anchors = np.concatenate([centres, np.ones_like(centres)], axis=1)
+    anchors.setflags(write=False)
+    return anchors
 
 
 def anchor_scales(spec: AnchorSpec = FRONT_ANCHORS) -> np.ndarray:
@@ -110,15 +120,22 @@ def sigmoid(x: np.ndarray, clip: float = 100.0) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.float32)
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU (Na, Nb) of [xmin, ymin, xmax, ymax] boxes, 0 for empty unions; float32 unless given float64."""
+    dtype = np.result_type(np.asarray(a).dtype, np.asarray(b).dtype, np.float32)
+    a, b = np.asarray(a, dtype).reshape(-1, 4), np.asarray(b, dtype).reshape(-1, 4)
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0).astype(dtype)
+
+
 def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """IoU of one [xmin, ymin, xmax, ymax] box with each of (N, 4) boxes (0 for empty unions)."""
-    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    inter = ix * iy
-    area = max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0).astype(np.float32)
+    return box_iou(np.asarray(box)[None], boxes)[0]
 
 
 def weighted_nms_clusters(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[np.ndarray]:

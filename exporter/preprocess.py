@@ -67,20 +67,9 @@ def letterbox(image_rgb: np.ndarray, size: int = 128) -> tuple[np.ndarray, Lette
     return resized, Letterbox(width=w, height=h, pad_x=float(left), pad_y=float(top), side=float(side))
 
 
-def to_float_input(square_rgb: np.ndarray) -> np.ndarray:
-    """uint8 (..., H, W, 3) RGB -> float32 in [-1, 1], same layout (NHWC)."""
-    return square_rgb.astype(np.float32) / 127.5 - 1.0
-
-
 def to_nchw(batch_nhwc: np.ndarray) -> np.ndarray:
     """(N, H, W, C) -> contiguous (N, C, H, W)."""
     return np.ascontiguousarray(batch_nhwc.transpose(0, 3, 1, 2))
-
-
-def prepare(image_rgb: np.ndarray, size: int = 128) -> tuple[np.ndarray, Letterbox]:
-    """One image -> a (1, 3, size, size) float32 NCHW input in [-1, 1] and its letterbox."""
-    square, box = letterbox(image_rgb, size)
-    return to_nchw(to_float_input(square[None])), box
 
 
 def read_rgb(path) -> np.ndarray:

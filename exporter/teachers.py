@@ -27,23 +27,16 @@ from typing import Literal
 import cv2
 import numpy as np
 import onnxruntime as ort
-from ai_edge_litert.interpreter import Interpreter
 
 from exporter.assets import ASSETS, asset_path
-from exporter.postprocess import (
-    FRONT_ANCHORS,
-    FULL_RANGE_ANCHORS,
-    DecodeConfig,
-    Face,
-    decode_faces,
-    generate_anchors,
-)
-from exporter.preprocess import LETTERBOX_VERSION, letterbox, to_float_input
+from exporter.detector import Detector
+from exporter.postprocess import DecodeConfig, Face
+from exporter.preprocess import LETTERBOX_VERSION
+from exporter.runner import litert_runner
+from exporter.spec import BLAZEFACE_FULL, BLAZEFACE_SHORT
 
-BLAZEFACE_MODELS = {
-    "short": ("blazeface_short_range.tflite", FRONT_ANCHORS),
-    "full": ("blazeface_full_range.tflite", FULL_RANGE_ANCHORS),
-}
+BLAZEFACE_MODELS = {"short": ("blazeface_short_range.tflite", BLAZEFACE_SHORT),
+                    "full": ("blazeface_full_range.tflite", BLAZEFACE_FULL)}
 DLIB_CHIP_POINTS = np.array(
     [[0.225492, 0.215990], [0.754761, 0.215990], [0.490127, 0.515625], [0.490127, 0.804225]], np.float32
 )
@@ -53,7 +46,7 @@ _MAX_SUPERSAMPLE = 8
 
 
 class BlazeFaceTeacher:
-    """MediaPipe BlazeFace (short-range 128 px or full-range 192 px) run with LiteRT."""
+    """MediaPipe BlazeFace (short-range 128 px or full-range 192 px) run with LiteRT through the reference Detector."""
 
     def __init__(
         self, variant: Literal["short", "full"] = "short", num_threads: int = 2, cache: Path | None = None
@@ -62,21 +55,24 @@ class BlazeFaceTeacher:
             raise ValueError(f"unknown BlazeFace variant {variant!r}; use 'short' or 'full'")
         name, spec = BLAZEFACE_MODELS[variant]
         self.variant = variant
+        self.spec = spec
         self.sha256 = ASSETS[name].sha256
-        self.input_size = spec.input_size
-        self.anchors = generate_anchors(spec)
-        self._interpreter = Interpreter(model_path=str(asset_path(name, cache)), num_threads=num_threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        by_width = {int(d["shape"][-1]): d for d in self._interpreter.get_output_details()}
-        if set(by_width) != {16, 1} or any(int(d["shape"][1]) != len(self.anchors) for d in by_width.values()):
-            shapes = [tuple(d["shape"]) for d in by_width.values()]
-            raise ValueError(
-                f"{name}: outputs {shapes} are not (1, {len(self.anchors)}, 16) and (1, {len(self.anchors)}, 1); "
-                "the file is not the expected BlazeFace model, run `facekit assets` to restore it"
-            )
-        self._regressors = by_width[16]["index"]
-        self._scores = by_width[1]["index"]
+        try:
+            runner = litert_runner(asset_path(name, cache), num_threads, spec.output_names, spec.input)
+        except KeyError as missing:
+            raise ValueError(f"{name}: has no output {missing}; the file is not the expected BlazeFace model, "
+                             "run `facekit assets` to restore it") from None
+        shapes = [o.shape for o in runner.run_one(np.zeros((spec.input.size, spec.input.size, 3), np.uint8))]
+        anchors = len(spec.anchor_table())
+        if shapes != [(1, anchors, 16), (1, anchors, 1)]:
+            raise ValueError(f"{name}: outputs {shapes} are not (1, {anchors}, 16) and (1, {anchors}, 1); "
+                             "the file is not the expected BlazeFace model, run `facekit assets` to restore it")
+        self.detector = Detector(runner, spec)
+
+    @property
+    def input_size(self) -> int:
+        """Side of the model's square input."""
+        return self.spec.input.size
 
     @property
     def teacher_id(self) -> str:
@@ -91,18 +87,12 @@ class BlazeFaceTeacher:
                 f"BlazeFace {self.variant} needs a uint8 RGB array of shape {expected}, got "
                 f"{square_uint8_rgb.dtype} {square_uint8_rgb.shape}; letterbox the image first"
             )
-        self._interpreter.set_tensor(self._input, to_float_input(square_uint8_rgb)[None])
-        self._interpreter.invoke()
-        regressors = self._interpreter.get_tensor(self._regressors)[0].copy()
-        logits = self._interpreter.get_tensor(self._scores)[0, :, 0].copy()
-        return regressors, logits
+        regressors, logits = self.detector.runner.run_one(square_uint8_rgb)
+        return regressors[0], logits[0, :, 0]
 
-    def detect(self, image_rgb: np.ndarray, config: DecodeConfig = DecodeConfig()) -> list[Face]:
+    def detect(self, image_rgb: np.ndarray, config: DecodeConfig | None = None) -> list[Face]:
         """Faces in an HxWx3 uint8 RGB image, in image pixels."""
-        square, box = letterbox(image_rgb, self.input_size)
-        regressors, logits = self.raw(square)
-        faces = decode_faces(regressors, logits, self.anchors, self.input_size, config)
-        return [face.to_image(box) for face in faces]
+        return self.detector(image_rgb, config)
 
 
 def _chip_targets(size: int) -> np.ndarray:

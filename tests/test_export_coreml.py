@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from exporter.checkpoint import save_checkpoint
-from exporter.export.artifacts import OUTPUT_NAMES, read_report
+from exporter.export.artifacts import read_report
+from exporter.spec import OUTPUT_NAMES
 from exporter.model import build_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,10 +8,12 @@ import torch
 
 from exporter.checkpoint import save_checkpoint
 from exporter.export import to_ncnn, to_onnx
-from exporter.export.artifacts import OUTPUT_NAMES, read_report
-from exporter.export.run_ncnn import NcnnRunner
+from exporter.export.artifacts import read_report
+from exporter.spec import OUTPUT_NAMES
+from exporter.ncnn_net import NcnnRunner
 from exporter.model import build_model
-from exporter.preprocess import letterbox, read_rgb, to_float_input, to_nchw
+from exporter.preprocess import letterbox, read_rgb, to_nchw
+from exporter.spec import FACEKIT
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
 
@@ -62,7 +64,7 @@ def test_matches_pytorch(exported, squares, precision):
     artifact = artifacts[precision]
     runner = NcnnRunner(out / artifact.files[0], out / artifact.files[1], artifact.io)
     with torch.no_grad():
-        expected = [t.numpy() for t in model(torch.from_numpy(to_nchw(to_float_input(squares))))]
+        expected = [t.numpy() for t in model(torch.from_numpy(to_nchw(FACEKIT.input.normalise(squares))))]
     got = runner(squares)
     for name, ref, value in zip(OUTPUT_NAMES, expected, got):
         assert value.dtype == np.float32 and value.shape == ref.shape, name

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from exporter.model import MODEL_VARIANTS, build_model
-from exporter.model.blazeface import OUTPUT_NAMES, SameConv2d
+from exporter.model.blazeface import SameConv2d
+from exporter.spec import OUTPUT_NAMES
 from exporter.model.registry import DEFAULT_VARIANT
 from exporter.model.summary import summarize
 from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, generate_anchors

@@ -9,7 +9,8 @@ import pytest
 
 from exporter.checkpoint import load_model
 from exporter.data.splits import evenly
-from exporter.eval.scores import TorchDetector, score_utkface
+from exporter.detector import Detector
+from exporter.eval.scores import score_utkface
 from exporter.metrics import box_iou
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
@@ -21,9 +22,9 @@ PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
 
 
 @pytest.fixture(scope="module")
-def detector() -> TorchDetector:
+def detector() -> Detector:
     model, _ = load_model(DEFAULT_CHECKPOINT)
-    return TorchDetector(model)
+    return Detector.from_torch(model)
 
 
 def test_checkpoint_is_small_and_within_budget():

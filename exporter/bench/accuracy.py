@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from exporter.bench.latency import MEDIAPIPE, Backend, Pipeline
+from exporter.bench.latency import MEDIAPIPE, Backend, detector_for
 from exporter.data.splits import evenly
 from exporter.eval.scores import score_scenes, score_utkface
 from exporter.data.layout import dlib_images, load_splits
@@ -30,7 +30,7 @@ def score_backends(backends: list[Backend], data_root: Path, sets: AccuracySets 
     dlib = dlib_images(data_root)
     rows = []
     for backend in tqdm(backends, desc="accuracy", unit="model", disable=not progress):
-        detect = Pipeline(backend)
+        detect = detector_for(backend)
         row: dict = {"backend": backend.key, "utkface_crops": len(utk), "scene_images": len(scenes),
                      "dlib_images": len(dlib)}
         if backend.key != MEDIAPIPE:  # MediaPipe has no age or gender

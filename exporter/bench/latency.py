@@ -18,16 +18,16 @@ import torch
 from tqdm import tqdm
 
 from exporter.assets import asset_path
+from exporter.detector import Detector
 from exporter.export.artifacts import Artifact
 from exporter.export.bundle import size_of
 from exporter.export.formats import FORMATS
-from exporter.export.runners import Runner, litert_runner, runner_for, torch_runner
-from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, Face, decode_faces, generate_anchors
-from exporter.preprocess import letterbox
+from exporter.export.runners import runner_for
+from exporter.runner import Runner, litert_runner, torch_runner
+from exporter.spec import BLAZEFACE_SHORT, FACEKIT, ModelSpec
 
 MEDIAPIPE = "mediapipe-short"
 MEDIAPIPE_FILE = "blazeface_short_range.tflite"
-MEDIAPIPE_OUTPUTS = ("regressors", "classificators")
 STAGES = ("pre", "infer", "post", "total")
 # Pause before each block: onnxruntime's and OpenMP's (ncnn) worker threads spin-wait after a run and would
 # steal a core from the next backend on a 2-core machine (measured: tflite-fp32 at 2 threads timed at 4x).
@@ -45,6 +45,7 @@ class Backend:
     threads: int
     size_bytes: int | None
     make_runner: Callable[[], Runner]
+    spec: ModelSpec = FACEKIT
 
 
 def backend_key(fmt: str, precision: str) -> str:
@@ -75,45 +76,13 @@ def mediapipe_backend(threads: int) -> Backend:
     """MediaPipe's BlazeFace short-range file on the same LiteRT interpreter."""
     path = asset_path(MEDIAPIPE_FILE)
     return Backend(MEDIAPIPE, "tflite", "fp16-weights", "litert", threads, path.stat().st_size,
-                   lambda: litert_runner(path, threads, MEDIAPIPE_OUTPUTS))
+                   lambda: litert_runner(path, threads, BLAZEFACE_SHORT.output_names, BLAZEFACE_SHORT.input),
+                   BLAZEFACE_SHORT)
 
 
-class Pipeline:
-    """A backend's runner with the reference letterbox before and face decoding after."""
-
-    def __init__(self, backend: Backend, input_size: int = 128, config: DecodeConfig = DecodeConfig()):
-        self.backend = backend
-        self.runner = backend.make_runner()
-        self.input_size = input_size
-        self.config = config
-        self.anchors = generate_anchors(FRONT_ANCHORS)
-
-    def pre(self, image: np.ndarray):
-        """Letterbox and the runner's input preparation."""
-        square, box = letterbox(image, self.input_size)
-        return self.runner.prepare(square), box
-
-    def post(self, raw, box, config: DecodeConfig | None = None) -> list[Face]:
-        """Dequantise, decode and map the faces back to image pixels."""
-        outputs = [o[0] for o in self.runner.finish(raw)]
-        reg, score, *attributes = outputs
-        faces = decode_faces(reg, score, self.anchors, self.input_size, config or self.config, *attributes)
-        return [f.to_image(box) for f in faces]
-
-    def timed(self, image: np.ndarray) -> tuple[float, float, float]:
-        """One frame: (pre, infer, post) seconds."""
-        t0 = time.perf_counter()
-        x, box = self.pre(image)
-        t1 = time.perf_counter()
-        raw = self.runner.infer(x)
-        t2 = time.perf_counter()
-        self.post(raw, box)
-        return t1 - t0, t2 - t1, time.perf_counter() - t2
-
-    def __call__(self, image: np.ndarray, config: DecodeConfig | None = None) -> list[Face]:
-        """Faces in image pixels (a FaceDetector, as `facekit eval` scores them)."""
-        x, box = self.pre(image)
-        return self.post(self.runner.infer(x), box, config)
+def detector_for(backend: Backend) -> Detector:
+    """The reference Detector on a backend's runner, with the backend's model spec."""
+    return Detector(backend.make_runner(), backend.spec)
 
 
 def _summary(seconds: list[float]) -> dict:
@@ -124,30 +93,24 @@ def _summary(seconds: list[float]) -> dict:
 def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup: int, rounds: int = 5,
                   progress: bool = True) -> list[dict]:
     """Latency rows (pre/infer/post/total median and p90 in ms), with ratios to MediaPipe at the same threads."""
-    pipelines = [Pipeline(b) for b in backends]
-    samples = {id(p): {stage: [] for stage in STAGES} for p in pipelines}
+    detectors = [(b, detector_for(b)) for b in backends]
+    samples: list[dict[str, list[float]]] = [{stage: [] for stage in STAGES} for _ in backends]
     block = max(1, runs // rounds)
-    bar = tqdm(total=len(pipelines) * (warmup + block * rounds), desc="latency", unit="run", disable=not progress)
-    for p in pipelines:
-        _with_threads(p.backend, lambda: [p.timed(image) for _ in range(warmup)])
+    bar = tqdm(total=len(detectors) * (warmup + block * rounds), desc="latency", unit="run", disable=not progress)
+    for backend, detector in detectors:
+        _with_threads(backend, lambda: [detector.timed(image) for _ in range(warmup)])
         bar.update(warmup)
     for _ in range(rounds):
-        for p in pipelines:
+        for (backend, detector), backend_samples in zip(detectors, samples):
             time.sleep(COOL_DOWN_S)
-            times = _with_threads(p.backend, lambda: [p.timed(image) for _ in range(block)])
-            for pre, infer, post in times:
-                samples[id(p)]["pre"].append(pre)
-                samples[id(p)]["infer"].append(infer)
-                samples[id(p)]["post"].append(post)
-                samples[id(p)]["total"].append(pre + infer + post)
+            for _faces, t in _with_threads(backend, lambda: [detector.timed(image) for _ in range(block)]):
+                for stage in STAGES:
+                    backend_samples[stage].append(getattr(t, stage))
             bar.update(block)
     bar.close()
-    rows = []
-    for p in pipelines:
-        b = p.backend
-        rows.append({"backend": b.key, "format": b.format, "precision": b.precision, "runtime": b.runtime,
-                     "threads": b.threads, "size_bytes": b.size_bytes, "runs": block * rounds,
-                     **{f"{stage}_ms": _summary(samples[id(p)][stage]) for stage in STAGES}})
+    rows = [{"backend": b.key, "format": b.format, "precision": b.precision, "runtime": b.runtime,
+             "threads": b.threads, "size_bytes": b.size_bytes, "runs": block * rounds,
+             **{f"{stage}_ms": _summary(s[stage]) for stage in STAGES}} for b, s in zip(backends, samples)]
     reference = {r["threads"]: r for r in rows if r["backend"] == MEDIAPIPE}
     for r in rows:
         mp = reference.get(r["threads"])

@@ -16,7 +16,15 @@ import numpy as np
 
 from exporter.assets import asset_path
 from exporter.bench.accuracy import AccuracySets, score_backends
-from exporter.bench.latency import Backend, Pipeline, exported_backends, mediapipe_backend, pytorch_backend, time_backends
+from exporter.bench.latency import (
+    Backend,
+    detector_for,
+    exported_backends,
+    mediapipe_backend,
+    pytorch_backend,
+    time_backends,
+)
+from exporter.detector import Detector
 from exporter.bench.report import SCHEMA_ID, targets
 from exporter.bench.video_reuse import bench_videos
 from exporter.checkpoint import load_model
@@ -125,17 +133,17 @@ def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_
     return report
 
 
-def _reuse_detector(backends: list[Backend], settings: BenchSettings, photo: np.ndarray) -> Pipeline:
+def _reuse_detector(backends: list[Backend], settings: BenchSettings, photo: np.ndarray) -> Detector:
     """The detector the reuse policies call, warmed up."""
     chosen = next((b for b in backends if b.key == settings.reuse_backend and b.threads == settings.reuse_threads), None)
     if chosen is None:
         raise ValueError(f"reuse backend {settings.reuse_backend!r} at {settings.reuse_threads} thread(s) is not among "
                          f"the timed backends; choose one of: {', '.join(sorted({b.key for b in backends}))} "
                          f"and a thread count in {list(settings.threads)}")
-    pipeline = Pipeline(chosen)
+    detector = detector_for(chosen)
     for _ in range(10):
-        pipeline(photo)
-    return pipeline
+        detector(photo)
+    return detector
 
 
 def checkpoint_matches(export_dir: Path, checkpoint: Path) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from exporter.atomic import atomic_write
 from exporter.checkpoint import CheckpointError, load_model
 from exporter.data.media import is_video, iter_frames, list_media
-from exporter.eval.scores import TorchDetector
+from exporter.detector import Detector
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import DecodeConfig, Face
 
@@ -75,7 +75,7 @@ def save_image(path: Path, image_rgb: np.ndarray) -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(data.tobytes()), suffix=path.suffix)
 
 
-def run_one(path: Path, detector: TorchDetector, args: argparse.Namespace) -> int:
+def run_one(path: Path, detector: Detector, args: argparse.Namespace) -> int:
     """Detect in one file; print the faces and save the annotated copy. Returns the number of faces."""
     config = DecodeConfig(score_threshold=args.threshold)
     video = is_video(path)
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckpointError as error:
         print(f"facekit detect: {error}", file=sys.stderr)
         return 1
-    detector = TorchDetector(model)
+    detector = Detector.from_torch(model)
     files, failed = [], 0
     for path in args.paths:
         try:

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from exporter.data.media import iter_frames
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
 from exporter.metrics import DetectionAccumulator, age_mae, filter_by_min_size, gender_accuracy, precision_recall_at
-from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, Face, decode_faces, generate_anchors
-from exporter.preprocess import letterbox, read_rgb, to_float_input, to_nchw
+from exporter.postprocess import DecodeConfig, Face
+from exporter.preprocess import read_rgb
 
 AP_SCORE_THRESHOLD = 0.05  # detections kept for AP curves (the operating threshold is DecodeConfig's)
 LARGE_FACE_FRACTION = 0.10  # "large" faces: at least 10% of the image's longer side
@@ -25,31 +24,6 @@ class FaceDetector(Protocol):
     """Anything that finds faces in an RGB image, in image pixels."""
 
     def __call__(self, image_rgb: np.ndarray, config: DecodeConfig) -> list[Face]: ...
-
-
-class TorchDetector:
-    """A FaceKit PyTorch model plus the reference pre- and post-processing."""
-
-    def __init__(self, model: torch.nn.Module, input_size: int = 128, device: torch.device | str = "cpu"):
-        self.model = model.eval()
-        self.input_size = input_size
-        self.device = torch.device(device)
-        self.anchors = generate_anchors(FRONT_ANCHORS)
-
-    def raw(self, squares_uint8: np.ndarray) -> list[np.ndarray]:
-        """(N, S, S, 3) uint8 RGB squares -> the four raw outputs as NumPy arrays."""
-        with torch.no_grad():
-            x = torch.from_numpy(to_nchw(to_float_input(squares_uint8))).to(self.device)
-            return [o.cpu().numpy() for o in self.model(x)]
-
-    def decode(self, outputs: list[np.ndarray], index: int, config: DecodeConfig) -> list[Face]:
-        """Faces of one batch item, normalised to the square input."""
-        reg, score, age, gender = (o[index] for o in outputs)
-        return decode_faces(reg, score, self.anchors, self.input_size, config, age, gender)
-
-    def __call__(self, image_rgb: np.ndarray, config: DecodeConfig = DecodeConfig()) -> list[Face]:
-        square, box = letterbox(image_rgb, self.input_size)
-        return [f.to_image(box) for f in self.decode(self.raw(square[None]), 0, config)]
 
 
 @dataclass(frozen=True)

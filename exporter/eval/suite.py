@@ -7,9 +7,9 @@ from pathlib import Path
 
 from exporter.data.layout import dlib_images, load_splits
 from exporter.data.splits import evenly
+from exporter.detector import Detector
 from exporter.eval.scores import (
     FaceDetector,
-    TorchDetector,
     score_against,
     score_scenes,
     score_utkface,
@@ -17,10 +17,11 @@ from exporter.eval.scores import (
 )
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 
+
 def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int = 10, utk_limit: int | None = None) -> dict:
     """Scores of the model (and, with teachers=True, of BlazeFace short/full-range and the age/gender teacher)."""
     splits = load_splits(data_root)
-    student = TorchDetector(model)
+    student = Detector.from_torch(model)
     detectors: dict[str, FaceDetector] = {"facekit": student}
     short = BlazeFaceTeacher("short")
     if teachers:

@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-OUTPUT_NAMES = ("regressors", "scores", "age", "gender")  # canonical order of the model's outputs
 
 
 @dataclass

@@ -15,19 +15,14 @@ import numpy as np
 
 from exporter import __version__
 from exporter.data.types import KEYPOINT_NAMES
-from exporter.export.artifacts import OUTPUT_NAMES, Artifact
-from exporter.export.verify import THRESHOLDS, decode_all
+from exporter.export.artifacts import Artifact
+from exporter.detector import Decoder
+from exporter.export.verify import THRESHOLDS
 from exporter.paths import PACKAGE_DIR, REPO_ROOT
-from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, generate_anchors
+from exporter.postprocess import DecodeConfig
+from exporter.spec import FACEKIT, OUTPUT_MEANINGS, OUTPUT_NAMES
 
 MANIFEST_SCHEMA = PACKAGE_DIR / "schemas" / "manifest.schema.json"
-OUTPUT_MEANINGS = {
-    "regressors": "per anchor: box centre dx, dy, width, height, then 6 keypoints (x, y); input pixels, relative "
-                  "to the anchor centre (decoded = raw / input_size + anchor centre)",
-    "scores": "per anchor: face logit; probability = sigmoid(logit)",
-    "age": "per anchor: age / age_scale (years = raw * age_scale)",
-    "gender": "per anchor: gender logit; P(female) = sigmoid(logit)",
-}
 
 
 def sha256_of(path: Path) -> str:
@@ -51,7 +46,7 @@ def golden_vectors(model_runner, squares: np.ndarray, names: list[str], folder: 
     """golden/<name>.json: input tensor (uint8 NHWC), PyTorch raw outputs and decoded faces, for the apps' tests."""
     folder.mkdir(parents=True, exist_ok=True)
     outputs = model_runner(squares)
-    faces = decode_all(outputs)
+    faces = Decoder(FACEKIT).decode_batch(outputs)
     written = []
     for i, name in enumerate(names):
         path = folder / f"{Path(name).stem}.json"
@@ -88,7 +83,7 @@ def build_manifest(target: str, checkpoint: Path, payload: dict, entries: list[d
                              "q = round(x_norm / scale + zero_point) with their input scale/zero_point",
         },
         "outputs": [{"name": n, "meaning": OUTPUT_MEANINGS[n]} for n in OUTPUT_NAMES],
-        "anchors": {**anchors, "count": int(len(generate_anchors(FRONT_ANCHORS))),
+        "anchors": {**anchors, "count": int(len(FACEKIT.anchor_table())),
                     "order": "16x16 grid (2 per cell) then 8x8 grid (6 per cell); rows, then columns, then anchors",
                     "fixed_size": True},
         "decode": {**payload["decode"], "score": "sigmoid of the logit clipped to [-100, 100]",

@@ -20,7 +20,8 @@ from exporter.export.artifacts import Artifact, read_report
 from exporter.export.formats import FORMATS, Format, formats_for, precisions_for
 from exporter.export.images import calibration_images, verification_images
 from exporter.export.integration_readme import render_readme
-from exporter.export.runners import runner_for, torch_runner
+from exporter.export.runners import runner_for
+from exporter.runner import torch_runner
 from exporter.export.verify import Parity, compare, median_latency_ms
 from exporter.paths import REPO_ROOT
 from exporter.preprocess import letterbox, read_rgb

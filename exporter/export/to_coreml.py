@@ -23,13 +23,14 @@ from coremltools.proto.FeatureTypes_pb2 import ArrayFeatureType, ImageFeatureTyp
 
 from exporter import __version__  # noqa: E402
 from exporter.checkpoint import load_model  # noqa: E402
-from exporter.export.artifacts import OUTPUT_NAMES, Artifact, converter_args, write_report  # noqa: E402
+from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.spec import FACEKIT, OUTPUT_NAMES  # noqa: E402
 from exporter.export.formats import FORMATS  # noqa: E402
 from exporter.model.blazeface import FaceKitNet  # noqa: E402
 
 PACKAGE = FORMATS["coreml"].artifact_name("fp16")
 INPUT_NAME = "image"
-SCALE, BIAS = 1 / 127.5, -1.0  # pixel p in [0, 255] -> p * SCALE + BIAS in [-1, 1]
+SCALE, BIAS = FACEKIT.input.pixel_scale, FACEKIT.input.pixel_bias  # pixel p -> p * SCALE + BIAS in [-1, 1]
 TARGET = ct.target.iOS16
 # MIL ops the model needs: conv (convs, depthwise convs), relu, add (residuals, the image bias), max_pool, pad (channel
 # padding of the residuals), transpose + reshape (per-anchor outputs), concat (16x16 then 8x8 anchors), mul (image

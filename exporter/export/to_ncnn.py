@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from exporter.export.artifacts import OUTPUT_NAMES, Artifact, converter_args, write_report
-from exporter.export.run_ncnn import NcnnRunner
-from exporter.preprocess import to_float_input, to_nchw
+from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.spec import FACEKIT, OUTPUT_NAMES
+from exporter.ncnn_net import NcnnRunner
+from exporter.runner import nchw_input
 
 # The pnnx executable ships inside the pnnx package (importing the package would also import torch).
 PNNX = Path(importlib.util.find_spec("pnnx").origin).with_name("pnnx")
@@ -49,7 +50,7 @@ def map_outputs(runner: NcnnRunner, session: ort.InferenceSession) -> tuple[dict
     """Canonical output name -> ncnn blob, matched by shape and by numbers on one random square."""
     size = session.get_inputs()[0].shape[2]
     square = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
-    expected = session.run(list(OUTPUT_NAMES), {session.get_inputs()[0].name: to_nchw(to_float_input(square[None]))})
+    expected = session.run(list(OUTPUT_NAMES), {session.get_inputs()[0].name: nchw_input(square)})
     got = dict(zip(runner.output_blobs, runner.extract(square, runner.output_blobs)))
     mapping, errors = {}, {}
     for name, ref in zip(OUTPUT_NAMES, expected):
@@ -72,11 +73,12 @@ def convert(onnx_path: Path, out: Path, precision: str, session: ort.InferenceSe
     param, weights = out / f"facekit_{precision}.ncnn.param", out / f"facekit_{precision}.ncnn.bin"
     run_pnnx(onnx_path, param, weights, fp16)
     channels, height, width = session.get_inputs()[0].shape[1:]
+    spec = FACEKIT.input
     io = {
         "input": {"blob": "in0", "shape": [channels, height, width], "layout": "CHW", "dtype": "float32",
-                  "range": [-1, 1], "pixel_format": "RGB", "mean_vals": [127.5] * 3, "norm_vals": [1 / 127.5] * 3,
+                  "range": [-1, 1], "pixel_format": "RGB", "mean_vals": [spec.mean] * 3, "norm_vals": [spec.pixel_scale] * 3,
                   "normalisation": "not embedded: Mat::from_pixels(RGB) then substract_mean_normalize"
-                                   "(mean_vals, norm_vals), i.e. x / 127.5 - 1"},
+                                   f"(mean_vals, norm_vals), i.e. (x - {spec.mean}) / {spec.std}"},
         # fp16 artifacts run with fp16 storage/arithmetic where the CPU has it; bf16 gives garbage on some CPUs.
         "options": {"use_fp16_storage": fp16, "use_fp16_packed": fp16, "use_fp16_arithmetic": fp16,
                     "use_bf16_storage": False, "use_bf16_packed": False},

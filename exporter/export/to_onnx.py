@@ -11,7 +11,8 @@ import onnxslim
 import torch
 
 from exporter.checkpoint import load_model
-from exporter.export.artifacts import OUTPUT_NAMES, Artifact, converter_args, write_report
+from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.spec import OUTPUT_NAMES
 
 OPSET = 18
 INPUT_NAME = "input"

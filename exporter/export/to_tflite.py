@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from exporter.export.artifacts import OUTPUT_NAMES, Artifact, converter_args, write_report
+from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.spec import FACEKIT, OUTPUT_NAMES
 
 ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"  # the file onnx2tf would download
 ONNX2TF_FILES = {"fp32": "model_float32.tflite", "fp16": "model_float16.tflite"}
@@ -59,7 +60,7 @@ def quantise(saved_model: Path, dst: Path, calibration: np.ndarray | None) -> No
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if calibration is not None:
-        floats = calibration.astype(np.float32) / 127.5 - 1.0  # the model's normalisation
+        floats = FACEKIT.input.normalise(calibration)
         converter.representative_dataset = lambda: ([x[None]] for x in floats)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8

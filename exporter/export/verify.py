@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from exporter.export.artifacts import OUTPUT_NAMES
-from exporter.export.runners import Runner
-from exporter.metrics import box_iou
-from exporter.postprocess import FRONT_ANCHORS, DecodeConfig, Face, decode_faces, generate_anchors
+from exporter.detector import Decoder
+from exporter.metrics import greedy_match
+from exporter.postprocess import Face
+from exporter.runner import Runner
+from exporter.spec import FACEKIT, OUTPUT_NAMES
 
 
 @dataclass(frozen=True)
@@ -55,28 +56,13 @@ class Parity:
         return asdict(self)
 
 
-def decode_all(outputs: list[np.ndarray], config: DecodeConfig = DecodeConfig()) -> list[list[Face]]:
-    """Faces of every image of a batch of raw outputs."""
-    anchors = generate_anchors(FRONT_ANCHORS)
-    reg, score, age, gender = outputs
-    return [decode_faces(reg[i], score[i], anchors, FRONT_ANCHORS.input_size, config, age[i], gender[i])
-            for i in range(len(reg))]
-
-
 def match_faces(reference: list[list[Face]], candidate: list[list[Face]], iou: float) -> tuple[int, list[tuple[Face, Face]]]:
     """Greedy one-to-one matching per image (reference faces in score order); returns (reference count, pairs)."""
     total, pairs = 0, []
     for ref, cand in zip(reference, candidate):
         total += len(ref)
-        if not ref or not cand:
-            continue
-        overlaps = box_iou(np.stack([f.box for f in ref]), np.stack([f.box for f in cand]))
-        used: set[int] = set()
-        for i in np.argsort([-f.score for f in ref], kind="stable"):
-            order = [j for j in np.argsort(-overlaps[i], kind="stable") if j not in used and overlaps[i, j] >= iou]
-            if order:
-                used.add(int(order[0]))
-                pairs.append((ref[i], cand[order[0]]))
+        match = greedy_match([f.box for f in ref], [f.score for f in ref], [f.box for f in cand], iou_threshold=iou)
+        pairs += [(ref[i], cand[j]) for i, j in enumerate(match.gt_index) if j >= 0]
     return total, pairs
 
 
@@ -89,7 +75,8 @@ def compare(reference: list[np.ndarray], candidate: list[np.ndarray], precision:
             raise ValueError(f"output {name}: shape {out.shape}, PyTorch gives {ref.shape}")
         abs_err[name] = float(np.abs(ref - out).max())
         rel_err[name] = abs_err[name] / max(float(ref.max() - ref.min()), 1e-12)
-    ref_faces, cand_faces = decode_all(reference), decode_all(candidate)
+    decoder = Decoder(FACEKIT)
+    ref_faces, cand_faces = decoder.decode_batch(reference), decoder.decode_batch(candidate)
     total, pairs = match_faces(ref_faces, cand_faces, t.match_iou)
     matched = len(pairs) / total if total else 1.0
     age = float(np.mean([abs(a.age - b.age) for a, b in pairs])) if pairs else 0.0

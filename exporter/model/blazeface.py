@@ -25,8 +25,6 @@ from torch import nn
 
 from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, anchor_scales
 
-OUTPUT_NAMES = ("regressors", "scores", "age", "gender")
-
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -164,7 +162,7 @@ class FaceKitNet(nn.Module):
         for head, slot_scales in ((self.box16, scales[: self.config.anchors_16]),
                                   (self.box8, scales[first_8x8 : first_8x8 + self.config.anchors_8])):
             bias = torch.zeros(len(slot_scales), NUM_REGRESSORS)
-            bias[:, 2:4] = torch.from_numpy(slot_scales)[:, None] * self.config.input_size  # width, height in pixels
+            bias[:, 2:4] = torch.tensor(slot_scales)[:, None] * self.config.input_size  # width, height in pixels
             with torch.no_grad():
                 head.bias.copy_(bias.reshape(-1))
         for branch in (self.attr16, self.attr8):

@@ -13,11 +13,13 @@ from tqdm import tqdm
 
 from exporter.checkpoint import read_checkpoint, save_checkpoint
 from exporter.data.splits import evenly
-from exporter.eval.scores import TorchDetector, score_scenes, score_utkface
+from exporter.detector import Detector
+from exporter.eval.scores import score_scenes, score_utkface
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
-from exporter.preprocess import to_float_input, to_nchw
+from exporter.preprocess import to_nchw
+from exporter.spec import FACEKIT
 from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 from exporter.train.config import TrainConfig
@@ -118,7 +120,7 @@ class Trainer:
             stack("label"), stack("regressors"), stack("keypoint_mask"), stack("age"), stack("gender"),
             stack("attr_weight"), teacher,
         ).to(self.device)
-        x = torch.from_numpy(to_nchw(to_float_input(batch))).to(self.device, memory_format=torch.channels_last)
+        x = torch.from_numpy(to_nchw(FACEKIT.input.normalise(batch))).to(self.device, memory_format=torch.channels_last)
         return x, targets
 
     def train_step(self, batch: tuple[torch.Tensor, TargetBatch] | None = None) -> dict[str, float]:
@@ -128,7 +130,7 @@ class Trainer:
         x, targets = batch if batch is not None else self._batch()
         self.model.train()
         outputs = self.model(x)
-        scales = torch.from_numpy(self.scales).to(self.device)
+        scales = torch.tensor(self.scales, device=self.device)
         loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, self.config.loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -139,7 +141,7 @@ class Trainer:
 
     def validate(self) -> dict[str, float]:
         """Age/gender on UTKFace val crops and detection AP on the scene val split."""
-        detector = TorchDetector(self.model, device=self.device)
+        detector = Detector.from_torch(self.model, device=str(self.device))
         attrs = score_utkface(detector, self.val_utk, progress=False)
         metrics = {"age_mae": attrs.age_mae, "gender_accuracy": attrs.gender_accuracy, "utk_detected": attrs.detected}
         if self.val_scenes:

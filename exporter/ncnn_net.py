@@ -7,7 +7,7 @@ from pathlib import Path
 import ncnn
 import numpy as np
 
-from exporter.export.artifacts import OUTPUT_NAMES
+from exporter.spec import OUTPUT_NAMES
 
 
 class NcnnRunner:

@@ -1,0 +1,110 @@
+"""A model on a runtime as three stages the benchmark times: prepare, infer, finish; and the PyTorch reference.
+
+prepare: one uint8 RGB square -> the runtime's input (normalisation, layout, int8 quantisation);
+infer: the runtime call alone; finish: the runtime's outputs -> float32 arrays (dequantisation), each
+with a leading batch axis of 1. Calling a runner on (N, S, S, 3) squares runs the stages per square.
+PyTorch is the reference; ONNX Runtime, LiteRT (XNNPACK) and ncnn run the exported files on the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from exporter.preprocess import to_nchw
+from exporter.spec import FACEKIT, OUTPUT_NAMES, InputSpec
+
+
+@dataclass(frozen=True)
+class Runner:
+    """A model as three stages; calling it on a batch of squares gives the outputs in the spec's order."""
+
+    prepare: Callable[[np.ndarray], Any]
+    infer: Callable[[Any], Any]
+    finish: Callable[[Any], list[np.ndarray]]
+
+    def run_one(self, square: np.ndarray) -> list[np.ndarray]:
+        """Outputs of one (S, S, 3) uint8 square, each (1, anchors, values)."""
+        return self.finish(self.infer(self.prepare(square)))
+
+    def __call__(self, squares: np.ndarray) -> list[np.ndarray]:
+        """Outputs of (N, S, S, 3) uint8 squares, each (N, anchors, values)."""
+        if squares.dtype != np.uint8 or squares.ndim != 4 or squares.shape[-1] != 3:
+            raise ValueError(f"expected (N, S, S, 3) uint8 RGB squares, got {squares.shape} {squares.dtype}")
+        per_image = [self.run_one(square) for square in squares]
+        return [np.concatenate(outputs) for outputs in zip(*per_image)]
+
+
+def nchw_input(square: np.ndarray, spec: InputSpec = FACEKIT.input) -> np.ndarray:
+    """One uint8 square -> the normalised (1, 3, S, S) float32 input of PyTorch and ONNX."""
+    return to_nchw(spec.normalise(square[None]))
+
+
+def torch_runner(model: torch.nn.Module, spec: InputSpec = FACEKIT.input, device: str = "cpu") -> Runner:
+    """The PyTorch reference (eval mode, no gradients)."""
+    model.eval()
+
+    def infer(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        with torch.no_grad():
+            return model(x.to(device))
+
+    return Runner(lambda square: torch.from_numpy(nchw_input(square, spec)), infer,
+                  lambda outs: [o.cpu().numpy() for o in outs])
+
+
+def onnx_runner(path: Path, threads: int = 1, spec: InputSpec = FACEKIT.input) -> Runner:
+    """onnxruntime on the CPU, NCHW float input."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    return Runner(lambda square: {input_name: nchw_input(square, spec)}, lambda feed: session.run(list(OUTPUT_NAMES), feed), list)
+
+
+def litert_runner(path: Path, threads: int = 1, outputs: Sequence[str] = OUTPUT_NAMES,
+                  spec: InputSpec = FACEKIT.input) -> Runner:
+    """LiteRT (XNNPACK): float input in [-1, 1], or int8 input quantised with the tensor's scale/zero point."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    inp = interpreter.get_input_details()[0]
+    by_name = {d["name"]: d for d in interpreter.get_output_details()}
+    wanted = [by_name[name] for name in outputs]
+
+    def prepare(square: np.ndarray) -> np.ndarray:
+        x = spec.normalise(square[None])
+        scale, zero = inp["quantization"]
+        if inp["dtype"] == np.int8:
+            return np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
+        return x
+
+    def infer(x: np.ndarray) -> list[np.ndarray]:
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        return [interpreter.get_tensor(d["index"]) for d in wanted]  # copies
+
+    def finish(raw: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for d, y in zip(wanted, raw):
+            scale, zero = d["quantization"]
+            out.append((y.astype(np.float32) - zero) * scale if d["dtype"] == np.int8 else y)
+        return out
+
+    return Runner(prepare, infer, finish)
+
+
+def ncnn_runner(param: Path, binary: Path, io: dict, threads: int = 1) -> Runner:
+    """ncnn with the blob mapping (and normalisation) recorded at conversion."""
+    from exporter.ncnn_net import NcnnRunner
+
+    net = NcnnRunner(param, binary, io, num_threads=threads)
+    blobs = [io["outputs"][name]["blob"] for name in OUTPUT_NAMES]
+    return Runner(net.prepare, lambda mat: net.infer(mat, blobs), lambda outs: [o[None] for o in outs])
