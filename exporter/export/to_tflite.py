@@ -23,6 +23,7 @@ import numpy as np
 from exporter.checkpoint import read_checkpoint
 from exporter.export.artifacts import Artifact, converter_args, write_report
 from exporter.export.embedded import add_tflite_metadata
+from exporter.export.formats import FORMATS
 from exporter.export.metadata import describe, model_spec
 from exporter.spec import FACEKIT, OUTPUT_NAMES
 
@@ -191,10 +192,11 @@ def main(argv=None) -> int:
     description = describe(payload, model_spec(payload))
     artifacts = []
     with tempfile.TemporaryDirectory(prefix="facekit-tflite-") as tmp:
-        sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.uint8)
+        size = FACEKIT.input.size
+        sample = calibration if calibration is not None else np.zeros((1, size, size, 3), np.uint8)
         produced = onnx2tf_convert(args.onnx, Path(tmp), sample)
         for precision in args.precisions:
-            name = f"facekit_{precision.replace('-', '_')}.tflite"
+            name = FORMATS["tflite"].artifact_name(precision)
             source = produced / ONNX2TF_FILES.get(precision, f"{precision}.tflite")
             if precision not in ONNX2TF_FILES:
                 quantise(produced, source, calibration if precision == "int8" else None)
