@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from exporter.data.layout import DatasetLayoutError
 from exporter.data.media import iter_frames
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
@@ -79,6 +80,9 @@ def score_utkface(detector: FaceDetector, records: list[UtkRecord], progress: bo
         females.append(best.female)
         true_age.append(rec.age)
         true_gender.append(rec.gender)
+    if records and not true_age:
+        raise DatasetLayoutError(f"none of the {len(records)} UTKFace crops to score could be read (the first is "
+                                 f"{records[0].path}); replace the damaged files or point --data at another folder")
     return AttributeScores(
         age_mae(np.array(ages), np.array(true_age)),
         gender_accuracy(np.array(females), np.array(true_gender)),
