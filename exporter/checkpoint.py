@@ -47,7 +47,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} does not exist; train one with `make train` or pass an existing file")
     try:  # weights_only: tensors and plain types only; a pickled object or function is refused, never called
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except pickle.UnpicklingError:
         raise CheckpointError(f"checkpoint {path} was refused: it holds Python objects or code, not only tensors and "
                               "plain values (FaceKit checkpoints never do; do not run files of unknown origin). "
                               "Use a checkpoint written by `facekit train`") from None

@@ -47,14 +47,14 @@ def parse_json(text: str, *, source: str, what: str) -> Any:
     fix = f"replace {source} with a valid {what}"
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
-        raise JsonFileError(f"{source}: {what} is nested {depth} levels deep, more than the {MAX_DEPTH} FaceKit reads; {fix}")
+        raise JsonFileError(f"{source}: nested {depth} levels deep, more than the {MAX_DEPTH} FaceKit reads; {fix}")
     try:
         return json.loads(text, parse_float=_finite_float, parse_constant=_refuse_constant)
     except json.JSONDecodeError as e:
-        raise JsonFileError(f"{source}: {what} is not valid JSON at line {e.lineno} column {e.colno}: {e.msg} "
+        raise JsonFileError(f"{source}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg} "
                             f"(a truncated or edited file?); {fix}") from None
     except (ValueError, RecursionError) as e:  # NaN/Infinity, huge numbers, integers of over 4300 digits
-        raise JsonFileError(f"{source}: {what} is not valid JSON: {str(e)[:200]}; {fix}") from None
+        raise JsonFileError(f"{source}: not valid JSON: {str(e)[:200]}; {fix}") from None
 
 
 def load_json(path: Path, *, max_bytes: int, what: str) -> Any:
@@ -72,7 +72,8 @@ def load_json(path: Path, *, max_bytes: int, what: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise JsonFileError(f"{path}: the {what} is not UTF-8 text (byte {e.start}); replace it with a valid {what}") from None
+        raise JsonFileError(f"{path}: cannot read the {what} (not UTF-8 text at byte {e.start}); "
+                            f"replace it with a valid {what}") from None
     return parse_json(text, source=str(path), what=what)
 
 

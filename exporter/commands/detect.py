@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from exporter.atomic import atomic_write, check_writable_folder, use_umask
 from exporter.checkpoint import CheckpointError, load_model
 from exporter.data.media import VideoCutShort, is_video, iter_frames, list_media
 from exporter.eval.scores import TorchDetector
+from exporter.jsonio import dump_json
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import DecodeConfig, Face
 
@@ -129,7 +129,7 @@ def run_one(path: Path, detector: TorchDetector, args: argparse.Namespace, targe
                 frames += 1
                 where = f"{path} frame {index}" if video else str(path)
                 if args.json:
-                    print(json.dumps({"file": str(path), "frame": index, "faces": [f.to_dict() for f in faces]}))
+                    print(dump_json({"file": str(path), "frame": index, "faces": [f.to_dict() for f in faces]}, indent=None), end="")
                 else:
                     print(f"{where}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
                     for face in faces:

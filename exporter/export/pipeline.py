@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from exporter.export import reuse_golden
-from exporter.assets import ASSETS, assets_dir
+from exporter.assets import ASSETS, asset_path, assets_dir
+from exporter.atomic import check_writable_folder
+from exporter.jsonio import write_json
 from exporter.checkpoint import load_model
 from exporter.export import bundle
 from exporter.export.artifacts import Artifact, read_report
@@ -53,7 +56,9 @@ def run_converter(fmt: Format, precisions: tuple[str, ...], checkpoint: Path, st
     if calibration is not None:
         command += ["--calibration", str(calibration)]
     log(f"converting {fmt.name} ({', '.join(precisions)})...")
-    result = subprocess.run(command, capture_output=True, text=True)
+    scratch = staging / f".tmp-{fmt.name}"  # the converter's temporary files: removed with the staging folder
+    scratch.mkdir(exist_ok=True)
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise ExportFailed(f"{fmt.name} conversion failed (exit {result.returncode}):\n{tail}")
@@ -110,7 +115,7 @@ def size_versus_mediapipe(rows: list[Row]) -> str | None:
 
 def golden_squares() -> tuple[np.ndarray, list[str]]:
     """The sample photos (fetched assets) letterboxed to 128x128."""
-    paths = [assets_dir() / name for name in GOLDEN_PHOTOS]
+    paths = [asset_path(name) for name in GOLDEN_PHOTOS]  # each checked against its recorded sha256
     return np.stack([letterbox(read_rgb(p), 128)[0] for p in paths]), list(GOLDEN_PHOTOS)
 
 
@@ -120,6 +125,9 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
     into the sample apps under app_root (None: do not install)."""
     start = time.time()
     formats = formats_for(target)
+    check_writable_folder(out_root, "--out")
+    if (out_root / target).exists() and not (out_root / target).is_dir():
+        raise ExportFailed(f"{out_root / target} is a file, not a bundle folder; move it away or pass another --out")
     chosen = {f.name: precisions_for(f, precisions) for f in formats}
     model, payload = load_model(checkpoint, fold_batchnorm=True)  # the exported graph
     images, _ = verification_images(data_root)
@@ -152,7 +160,9 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
         bundle.validate_manifest(manifest)
         for report in staging.glob("*.report.json"):
             report.unlink()
-        bundle.write_json(staging / "manifest.json", manifest)
+        for scratch in staging.glob(".tmp-*"):
+            shutil.rmtree(scratch)
+        write_json(staging / "manifest.json", manifest)
         (staging / "README.md").write_text(render_readme(manifest))
         final = out_root / target
         bundle.swap_into_place(staging, final)
