@@ -43,6 +43,8 @@ def write_payload(path: Path, payload: dict[str, Any]) -> None:
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """Load and validate the payload of a checkpoint file (no model built); never runs code stored in the file."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder; pass the .pt file (e.g. {path}/best.pt)")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; train one with `make train` or pass an existing file")
     try:  # weights_only: tensors and plain types only; a pickled object or function is refused, never called
