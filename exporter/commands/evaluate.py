@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_writable_folder(args.card, "--card")
         model, payload = load_model(args.checkpoint)
         metrics = evaluate_all(model, args.data or data_root(), not args.no_teachers, args.video_every, args.utk_limit)
-    except (CheckpointError, DatasetLayoutError, AssetError, ValueError) as error:
+    except (CheckpointError, DatasetLayoutError, AssetError, ValueError, OSError) as error:
         print(f"facekit eval: {error}", file=sys.stderr)
         return 1
     print(dump_json(metrics), end="")

@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         check_writable_folder(args.out, "--out")
         if args.ship:
+            if args.ship.is_dir():
+                raise ValueError(f"--ship {args.ship} is a folder; pass the checkpoint file to write, e.g. {args.ship}/model.pt")
             check_writable_folder(args.ship.parent, "--ship's folder")
         if args.resume and (args.out / "last.pt").exists():
             read_checkpoint(args.out / "last.pt")  # a bad file fails now, not after the data is loaded
