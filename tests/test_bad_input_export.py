@@ -9,6 +9,7 @@ import stat
 import textwrap
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from cli_cases import hidden, run, snapshot
@@ -71,11 +72,12 @@ def _failing_converter(exception):
     (signal.SIGTERM, 130, "interrupted; the previous bundle is untouched"),
     (OSError(28, "No space left on device"), 1, "No space left on device"),
 ])
-def test_failed_or_interrupted_export_keeps_the_old_bundle(datasets, old_bundle, capsys, monkeypatch, exception,
+def test_failed_or_interrupted_export_keeps_the_old_bundle(tmp_path, old_bundle, capsys, monkeypatch, exception,
                                                            code, message):
+    monkeypatch.setattr(pipeline, "verification_images", lambda root: (np.zeros((1, 128, 128, 3), np.uint8), ["x"]))
     monkeypatch.setattr(pipeline, "run_converter", _failing_converter(exception))
     before = snapshot(old_bundle)
-    result = run(capsys, "export", "--target", "onnx", "--out", old_bundle, "--no-install", "--data", datasets)
+    result = run(capsys, "export", "--target", "onnx", "--out", old_bundle, "--no-install", "--data", tmp_path)
     assert result.code == code and message in result.err, result.err
     assert snapshot(old_bundle) == before and not hidden(old_bundle)  # no .staging-*, no .old-*
 

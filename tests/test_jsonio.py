@@ -19,7 +19,7 @@ from exporter.pseudo_labels import PseudoLabelCache
 from exporter.train.pools import _detections
 
 ANCHORS = generate_anchors(FRONT_ANCHORS)
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
@@ -139,7 +139,7 @@ def _raw_output(data, shape: tuple[int, ...], elements) -> np.ndarray:
     return out.reshape(shape)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.data())
 def test_decode_faces_on_arbitrary_outputs(data):
     """Any raw outputs give well-formed faces, or (for NaN/inf where it matters) a clear ValueError."""
