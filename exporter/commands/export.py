@@ -41,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"facekit export: {error}", file=sys.stderr)
         return 1
     except OSError as error:
-        print(f"facekit export: {error.strerror or error}{f': {error.filename}' if error.filename else ''}; "
-              "nothing was packaged or installed", file=sys.stderr)
+        print(f"facekit export: {error.strerror or error}{f': {error.filename}' if error.filename else ''}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("facekit export: interrupted; the previous bundle is untouched and temporary files were removed",
