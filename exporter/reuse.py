@@ -78,9 +78,10 @@ class ReuseConfig:
     region_threshold: float = 0.04  # largest mean |change| of a region since the last full run, luma in [0, 1]
     empty_threshold: float = 0.01  # the same when the last full run found no face
     face_threshold: float = 0.05  # mean |change| of a face's region after its best shift
-    cut_threshold: float = 0.12  # mean |change| of the whole (camera-compensated) picture: a cut
+    cut_threshold: float = 0.08  # mean |change| of the whole (camera-compensated) picture: a cut
     edge_threshold: float = 0.15  # mean |change| of a border segment: something entering
     edge_shift: int = 12  # new content (in samples, 1/(thumb * SAMPLES) of the side) the camera may bring
+    still_threshold: float = 0.01  # camera: below this mean |change| of the whole picture it is taken as still
     motion_search: int = 12  # camera: largest shift tried, in samples
     search: int = 2  # tracking: largest face shift tried around the camera's, in thumbnail cells
     max_reuse: int = 10  # a result is reused on at most this many frames in a row
@@ -337,11 +338,16 @@ class FrameReuseScheduler:
         cfg = self.config
         if self.since_full >= cfg.max_reuse:
             return "max-reuse", 0.0, (0, 0)
-        gx, gy = global_shift(profiles(luma), self.reference_profiles, cfg.motion_search)
-        expected, compared = shifted_cells(self.reference, gx, gy)
-        diff = np.abs(cells - expected) * compared
+        diff = np.abs(cells - self.reference_cells)
+        total, compared, (gx, gy) = int(diff.sum()), _all_cells(cfg.thumb), (0, 0)
+        if _exceeds(total, diff.size, cfg.still_threshold):  # the picture changed: did the camera move?
+            shift = global_shift(profiles(luma), self.reference_profiles, cfg.motion_search)
+            expected, moved = shifted_cells(self.reference, *shift)
+            moved_diff = np.abs(cells - expected) * moved
+            moved_total, n = int(moved_diff.sum()), int(moved.sum())
+            if moved_total * diff.size < total * n:  # the shift explains the picture better than a still camera
+                diff, total, compared, (gx, gy) = moved_diff, moved_total, moved, shift
         n = int(compared.sum())
-        total = int(diff.sum())
         if 2 * n < compared.size or _exceeds(total, n, cfg.cut_threshold):
             return "cut", _change((total, max(n, 1))), (gx, gy)
         cx, cy = _round_cells(gx), _round_cells(gy)
@@ -427,6 +433,12 @@ class FrameReuseScheduler:
             self.since_full += 1
         return FrameDecision(self.index, reason is not None, reason or "static", change, tuple(self.faces),
                              tuple(t.id for t in self.tracks if not t.missed) if tracking else (), motion)
+
+
+@lru_cache(maxsize=8)
+def _all_cells(size: int) -> np.ndarray:
+    """Every cell compared (a still camera)."""
+    return np.ones((size, size), bool)
 
 
 def _round_cells(samples: int) -> int:

@@ -26,6 +26,7 @@ from exporter.data.media import iter_frames
 TALKING_HEAD, PORTRAIT, MOVING_CAMERA, SEVERAL_FACES, SCENE_CUTS = (
     "talking head", "portrait", "moving camera", "several faces", "scene cuts")
 KINDS = (TALKING_HEAD, PORTRAIT, MOVING_CAMERA, SEVERAL_FACES, SCENE_CUTS)
+OTHER = "other"  # a clip of none of the known kinds (e.g. one passed with --videos)
 # Dataset clips by file-name prefix (videos/SOURCES.md): one head filling a still camera's frame; one person,
 # half-body or full-body, still camera; a stage show with audience shots and cuts.
 DATASET_KINDS = {"st_": TALKING_HEAD, "lp_driving_": TALKING_HEAD, "lp_source_": PORTRAIT,
@@ -78,7 +79,7 @@ def clip_kind(path: Path) -> str:
     for recipe in RECIPES:
         if name == f"{recipe.name}.mp4":
             return recipe.kind
-    return next((kind for prefix, kind in DATASET_KINDS.items() if name.startswith(prefix)), "other")
+    return next((kind for prefix, kind in DATASET_KINDS.items() if name.startswith(prefix)), OTHER)
 
 
 def recipe_key(recipe: Recipe) -> str:
@@ -149,10 +150,10 @@ def _write_mp4(frames: Iterator[np.ndarray], size: tuple[int, int], path: Path) 
         raise ValueError(f"no frame composed for {path.name}")
 
 
-def composed_clips(videos: Path, cache: Path) -> list[Path]:
+def composed_clips(videos: Path, cache: Path, recipes: tuple[Recipe, ...] = RECIPES) -> list[Path]:
     """Every recipe's clip in cache (composed now when absent or made from another recipe)."""
     paths = []
-    for recipe in RECIPES:
+    for recipe in recipes:
         path = cache / recipe_key(recipe) / f"{recipe.name}.mp4"
         if not path.is_file():
             atomic_write(path, lambda tmp, r=recipe: _write_mp4(compose(r, videos), r.size, tmp), suffix=".mp4")

@@ -14,13 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from exporter.bench.phone import PhoneReportError, load_phone_report, render_comparison, store_phone_report
+from exporter.bench.clips import composed_clips
 from exporter.bench.report import write_report
 from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
 from exporter.checkpoint import CheckpointError
 from exporter.export.formats import ExportOptionError
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed, export
-from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT, data_root
+from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT, cache_root, data_root
 
 DEFAULT_REPORT = REPO_ROOT / "runs" / "bench"
 
@@ -29,13 +30,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Options of `facekit bench`."""
     p = argparse.ArgumentParser(prog="facekit bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="fewer runs, 3 clips of 90 frames, subsets (about 1-2 min)")
+    p.add_argument("--quick", action="store_true", help="fewer runs, one clip of each kind, 90 frames, subsets (about 1-2 min)")
     p.add_argument("--exports", type=Path, default=REPO_ROOT / "exports" / "all",
                    help="export folder to time (made with `facekit export --target all` when missing or stale)")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the shipped checkpoint")
     p.add_argument("--data", type=Path, default=None, help="datasets folder (default: FACEKIT_DATA or ../shared/datasets)")
     p.add_argument("--videos", type=Path, nargs="+", default=None, metavar="PATH",
-                   help="clips or folders for frame reuse (default: DATA/videos)")
+                   help="clips or folders for frame reuse (default: DATA/videos and the clips composed from them)")
     p.add_argument("--runs", type=int, default=None, help="timed runs per backend and thread count")
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts to time (default 1 2)")
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip for frame reuse")
@@ -61,6 +62,13 @@ def import_phone_report(path: Path, report_dir: Path) -> int:
     return 0
 
 
+def dataset_clips(folder: Path) -> list[Path]:
+    """The dataset's clips and the clips composed from them (composed into the cache on first use); none without it."""
+    if not folder.is_dir():
+        return []
+    return find_videos([folder]) + composed_clips(folder, cache_root() / "bench_clips")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when the report was written (targets not met are reported, not fatal)."""
     args = parse_args(argv)
@@ -77,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--runs and --threads must be at least 1")
         root = args.data or data_root()
         has_data = root.is_dir()
-        videos = find_videos(args.videos or ([root / "videos"] if (root / "videos").is_dir() else []))
+        videos = find_videos(args.videos) if args.videos else dataset_clips(root / "videos")
         if not checkpoint_matches(args.exports, args.checkpoint):
             if args.exports.name != "all":
                 raise ValueError(f"{args.exports} holds no bundle of {args.checkpoint}; make one with "
