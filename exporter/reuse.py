@@ -8,40 +8,56 @@ doubles computed from exact integers in a fixed order), so a port reproduces it 
   the THUMB x THUMB thumbnail holds the integer sum of its SAMPLES x SAMPLES samples; `thumbnail()` divides
   it, in float32, by SAMPLES^2 * 255000 (luma in [0, 1]) for display and the stored goldens. A "change"
   of a set of cells is sum |cell difference| / (cells * SAMPLES^2 * 255000) in double; a threshold t is
-  compared as sum > t * cells * SAMPLES^2 * 255000 (double products in this order).
+  compared as sum > t * cells * SAMPLES^2 * 255000 (double products in this order). Of several regions (or
+  border segments) the one with the largest mean, sum / cells in double, counts; the first in order on a tie.
 - `every-frame` runs the model on every frame and computes nothing else (the honest baseline); `skip-N`
   runs on every N-th frame; `motion-gated` runs when a region's change since the last full run exceeds
   `region_threshold` (regions: the thumbnail cut into BLOCKS x BLOCKS). Every policy but every-frame runs
   the model at least every `max_reuse + 1` frames.
 - `motion-gated+tracking` (the one the apps ship) keeps, from the last full run, the reference samples
-  and tracks (a face, its confidence, smoothed age and P(female)). On each later frame, in this order:
+  (as a summed-area table), their cells and their column and row sums, and the tracks (a face, its
+  confidence, smoothed age and P(female), and how many runs in a row missed it). On each later frame, in
+  this order:
   1. max-reuse: `max_reuse` frames reused in a row.
-  2. Global motion (the camera): for each axis, the row (column) sums of the N x N samples are compared
-     with the reference's for shifts s = 0, -1, +1, -2, ... up to `motion_search` samples; the cost of s
-     is sum |P[i] - Pref[i - s]| over the overlap, divided (double) by the overlap length; a shift
-     replaces the best so far only when its cost is strictly lower. The reference samples moved by the
-     shift (gx, gy) are summed into cells; cells partly outside the reference are new (not compared).
-  3. cut: the change of all compared cells exceeds `cut_threshold`, or fewer than half the cells can be
+  2. Camera motion. The cell difference to the reference is taken as it is (a still camera, shift 0) when
+     its whole-picture change is at most `still_threshold`. Otherwise, for each axis, the current column
+     (row) sums P are compared with the reference's R for shifts s = 0, -1, +1, -2, +2, ... up to
+     `motion_search` samples: the cost of s is sum |P[i] - R[i - s]| over the overlap (exact integers)
+     divided, in double, by the overlap's length; the first lowest cost wins. The reference samples moved
+     by (sx, sy) are summed into cells (the summed-area table: exact); cells that are not wholly inside the
+     moved reference are not compared. The shift is kept only when the moved difference's mean over its
+     compared cells is lower than the unmoved one's over all cells (compared by cross-multiplying the
+     integer sums and counts); then `motion` is (sx, sy), else (0, 0) and every cell is compared.
+  3. cut: the change of all compared cells exceeds `cut_threshold`, or fewer than half the cells are
      compared. Tracks are dropped: the faces after a cut get new ids.
-  4. edge: the camera moved new content of at least `edge_shift` samples into the view, or a segment
-     of the border ring (EDGE_RING cells deep, EDGE_SEGMENT cells long) changed by more than
-     `edge_threshold` (a face entering at a border).
-  5. scene-change: a region's change (tracked faces' cells left out) exceeds `region_threshold`, or
-     `empty_threshold` when the last run found no face (then any change may be a face appearing).
-  6. low-confidence: a track's confidence, floor(1000 * score) at its last detection, less
-     `confidence_decay` per reused frame, would fall below `min_confidence` (thousandths): weak
-     faces are checked again sooner than clear ones.
-  7. face-change: a track's region of the reference thumbnail (its box's cells, as below) is matched
-     against the current thumbnail at cell shifts within `search` of the camera's shift (rounded to
-     cells, halves away from zero); scanning dy, then dx, from the most negative, a shift replaces the
-     best (which starts at the camera's shift) only when its sum |difference| is strictly lower; the
-     model runs when the best change exceeds `face_threshold`.
-  8. Otherwise the results are reused and each track's box moves by its best shift (cells times the
-     frame side / THUMB).
+  4. edge: the camera's shift reaches `edge_shift` samples on an axis (new content came into view), or a
+     segment of the border ring (EDGE_RING cells deep and EDGE_SEGMENT long: the top and bottom rows, then
+     the left and right columns between them, each cut from its start) changed by more than
+     `edge_threshold` over its compared cells outside the tracked faces (something entering at a border).
+  5. scene-change: a region's change over its compared cells outside the tracked faces exceeds
+     `region_threshold`, or `empty_threshold` when no face is tracked (then any change may be a face
+     appearing). A tracked face's cells: its box at the last full run (as below), moved by the camera's
+     shift in whole cells (samples / SAMPLES rounded half away from zero), widened by `search` cells.
+  6. recheck: the last full run missed a tracked face (it is hidden, and looked for on each frame until it
+     is found again or `recheck` runs in a row have missed it).
+  7. low-confidence: a track's confidence, floor(1000 * score) at its last detection, less
+     `confidence_decay` for each frame since the last full run (this one included), is below
+     `min_confidence`: weak faces are checked again sooner than clear ones.
+  8. face-change: each track's cells of the reference thumbnail are matched against the current one at
+     cell shifts within `search` of the camera's shift in whole cells (shifts that leave the grid are not
+     tried); scanning dy, then dx, from the most negative, the first lowest sum |difference| wins, the
+     camera's shift being preferred on a tie; the model runs when that sum's mean exceeds `face_threshold`
+     or no shift fits in the grid.
+  9. Otherwise the results are reused and each track's box and keypoints move by its best shift (cells
+     times the frame side / THUMB, in double, added in float32).
 - A box's cells: floor of the left/top and ceil of the right/bottom edge times THUMB / image side, in
   double precision, at least one cell, inside the grid.
-- After a full run the detections continue the tracks by IoU (greedy, best score first, above `match_iou`);
-  a continued track keeps its id and smooths age and P(female) with an exponential moving average.
+- After a full run the detections continue the tracks by IoU with their last box (greedy, best score
+  first, above `match_iou`; after a cut no track is continued); a continued track keeps its id, smooths age
+  and P(female) with an exponential moving average and takes the new confidence; a track no detection
+  continues is missed (see recheck); a new detection starts a track with the next id.
+- `change` in the decisions is the largest regional change of step 5 (0 when the decision came earlier,
+  the whole-picture change for a cut) and `motion` the camera's shift of step 2.
 
 Same frames and settings give the same decisions: the apps are checked against traces written here.
 """

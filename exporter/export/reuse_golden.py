@@ -51,7 +51,7 @@ def _square_face(x: int, y: int, female: float, score: float) -> Face:
 
 
 def synthetic_clip() -> tuple[list[np.ndarray], list[list[Face]]]:
-    """FRAMES frames (H x W x 3 RGB uint8) that reach every decision reason, and the faces the detector reports."""
+    """40 frames (H x W x 3 RGB uint8) that reach every decision reason, and the faces the detector reports."""
     scene_a, scene_b = _background(11, 40, 160), _background(12, 120, 220)  # b is brighter: a cut
     shots: list[tuple[np.ndarray, int, list[tuple[int, int, float, float]]]] = []  # background, pan, (x, y, female, score)
     shots += [(scene_a, 2 * k, [(12 - 2 * k, 16, 0.8, 0.9)]) for k in range(4)]  # 0-3: the camera pans, face 1 with the scene
