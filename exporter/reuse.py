@@ -77,7 +77,7 @@ from exporter.postprocess import Face, iou_one_to_many
 POLICIES = ("every-frame", "skip-N", "motion-gated", "motion-gated+tracking")
 REASONS = ("first", "every-frame", "period", "max-reuse", "cut", "edge", "scene-change", "recheck",
            "low-confidence", "face-change", "static")
-LUMA_WEIGHTS = np.array([299, 587, 114], np.float32)  # x 1/1000: BT.601 luma
+LUMA_WEIGHTS = np.array([[299, 587, 114]], np.float32)  # x 1/1000: BT.601 luma, as a 1 x 3 colour transform
 SAMPLES = 4  # samples per thumbnail cell side
 LUMA_SCALE = SAMPLES * SAMPLES * 255000  # a cell sum divided by this is its mean luma in [0, 1]
 EDGE_RING, EDGE_SEGMENT = 2, 4  # border ring depth and segment length, in cells
@@ -123,7 +123,7 @@ def luma_samples(frame_rgb: np.ndarray, size: int) -> np.ndarray:
     n = size * SAMPLES
     # INTER_NEAREST_EXACT picks pixel floor((2i + 1) * H / 2N), as defined above (tests/test_reuse.py checks it).
     samples = cv2.resize(frame_rgb, (n, n), interpolation=cv2.INTER_NEAREST_EXACT)
-    return samples.astype(np.float32) @ LUMA_WEIGHTS  # integers below 2^24: exact
+    return cv2.transform(samples.astype(np.float32), LUMA_WEIGHTS)  # integers below 2^24 in any order: exact
 
 
 def cell_sums(luma: np.ndarray) -> np.ndarray:
@@ -159,28 +159,48 @@ def _labels(size: int, blocks: int) -> tuple[np.ndarray, np.ndarray]:
     return regions.ravel(), segments.ravel()
 
 
-def _largest_mean(diff: np.ndarray, keep: np.ndarray, labels: np.ndarray, count: int) -> tuple[int, int]:
-    """(sum, cells) of the labelled group (labels below count) with the largest mean |difference| over kept
-    cells, the first of equal means; (0, 1) when no cell is kept."""
-    kept = keep.ravel()
-    sums = np.bincount(labels, (diff.ravel() * kept).astype(np.float64), count + 1)[:count]  # below 2^53: exact
-    counts = np.bincount(labels, kept, count + 1)[:count]
-    if not counts.any():
-        return 0, 1
-    best = int(np.argmax(np.where(counts > 0, sums / np.maximum(counts, 1), -1.0)))
-    return int(sums[best]), int(counts[best])
+def _largest_means(diff: np.ndarray, keep: np.ndarray, labels: np.ndarray, counts: tuple[int, ...]) -> list[tuple[int, int]]:
+    """For each grouping of the cells (consecutive label ranges of the given sizes, in `labels` once per
+    grouping), (sum, cells) of the group with the largest mean |difference| over kept cells, the first of
+    equal means; (0, 1) when no cell of a grouping is kept."""
+    kept = np.tile(keep.ravel(), len(counts))
+    total = sum(counts)
+    sums = np.bincount(labels, np.tile(diff.ravel(), len(counts)) * kept, total + 1)  # below 2^53: exact in double
+    cells = np.bincount(labels, kept, total + 1)
+    out, start = [], 0
+    for count in counts:
+        s, c = sums[start:start + count], cells[start:start + count]
+        start += count
+        if not c.any():
+            out.append((0, 1))
+            continue
+        best = int(np.argmax(np.where(c > 0, s / np.maximum(c, 1), -1.0)))
+        out.append((int(s[best]), int(c[best])))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _both_labels(size: int, blocks: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Labels for `_largest_means` of the regions and the border segments together (inner cells go to the
+    last, unused bin), and the two group counts."""
+    regions, segments = _labels(size, blocks)
+    segments = np.where(segments < 4 * (size // EDGE_SEGMENT), segments + blocks * blocks, -1)
+    counts = (blocks * blocks, 4 * (size // EDGE_SEGMENT))
+    labels = np.concatenate([regions, segments])
+    return np.where(labels < 0, sum(counts), labels), counts
 
 
 def region_change(diff: np.ndarray, blocks: int, keep: np.ndarray | None = None) -> tuple[int, int]:
     """(sum, cells) of the region with the largest mean |difference| (cells where keep is False left out)."""
     keep = np.ones(diff.shape, bool) if keep is None else keep
-    return _largest_mean(diff, keep, _labels(diff.shape[0], blocks)[0], blocks * blocks)
+    return _largest_means(diff, keep, _labels(diff.shape[0], blocks)[0], (blocks * blocks,))[0]
 
 
-def border_change(diff: np.ndarray, keep: np.ndarray) -> tuple[int, int]:
-    """(sum, cells) of the border-ring segment with the largest mean |difference| over kept cells."""
-    size = diff.shape[0]
-    return _largest_mean(diff, keep, _labels(size, 1)[1], 4 * (size // EDGE_SEGMENT))
+def region_and_border_change(diff: np.ndarray, blocks: int, keep: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(sum, cells) of the region, and of the border-ring segment, with the largest mean |difference| over kept cells."""
+    labels, counts = _both_labels(diff.shape[0], blocks)
+    region, border = _largest_means(diff, keep, labels, counts)
+    return region, border
 
 
 def _change(pair: tuple[int, int]) -> float:
@@ -276,7 +296,7 @@ def best_shift(previous: np.ndarray, current: np.ndarray, region: tuple[int, int
 
 def _moved(face: Face, dx: float, dy: float) -> Face:
     offset = np.array([dx, dy], np.float32)
-    return replace(face, box=face.box + np.tile(offset, 2), keypoints=face.keypoints + offset)
+    return Face(face.box + np.tile(offset, 2), face.keypoints + offset, face.score, face.age, face.female)
 
 
 @dataclass
@@ -368,9 +388,9 @@ class FrameReuseScheduler:
             return "cut", _change((total, max(n, 1))), (gx, gy)
         cx, cy = _round_cells(gx), _round_cells(gy)
         keep = compared & ~self._face_cells(shape, cx, cy)
-        if max(abs(gx), abs(gy)) >= cfg.edge_shift or _exceeds(*border_change(diff, keep), cfg.edge_threshold):
+        change, border = region_and_border_change(diff, cfg.blocks, keep)
+        if max(abs(gx), abs(gy)) >= cfg.edge_shift or _exceeds(*border, cfg.edge_threshold):
             return "edge", 0.0, (gx, gy)
-        change = region_change(diff, cfg.blocks, keep)
         if _exceeds(*change, cfg.region_threshold if self.tracks else cfg.empty_threshold):
             return "scene-change", _change(change), (gx, gy)
         if any(t.missed for t in self.tracks):

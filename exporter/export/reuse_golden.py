@@ -99,7 +99,7 @@ def write_traces(folder: Path) -> list[str]:
     size = ReuseConfig().thumb
     payload = {
         "description": DESCRIPTION,
-        "thumbnail": {"size": size, "samples": SAMPLES, "luma_weights": [int(w) for w in LUMA_WEIGHTS],
+        "thumbnail": {"size": size, "samples": SAMPLES, "luma_weights": [int(w) for w in LUMA_WEIGHTS[0]],
                       "divisor": SAMPLES * SAMPLES * 255000},
         "frames": {"width": W, "height": H, "layout": "HWC RGB uint8",
                    "data_base64": [base64.b64encode(f.tobytes()).decode("ascii") for f in frames]},
