@@ -209,19 +209,28 @@ def _change(pair: tuple[int, int]) -> float:
 
 @lru_cache(maxsize=8)
 def _shift_table(n: int, search: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shifts in trial order (0, -1, +1, -2, ...), source indices, overlap masks and lengths for profiles of n."""
-    shifts = np.array(sorted(range(-min(search, n - 1), min(search, n - 1) + 1), key=lambda v: (abs(v), v)))
+    """For profiles of n and shifts up to `search`: the shifts of the windows of a reference padded by
+    `search` zeros on each side (window w holds R[i - s] at i for s = search - w), the overlap masks of the
+    windows, the overlap lengths, and the windows in trial order (0, -1, +1, -2, ...)."""
+    shifts = np.arange(search, -search - 1, -1)
     source = np.arange(n)[None, :] - shifts[:, None]
     overlap = (source >= 0) & (source < n)
-    return shifts, np.clip(source, 0, n - 1), overlap.astype(np.int32), overlap.sum(axis=1)
+    order = np.array(sorted(range(len(shifts)), key=lambda w: (abs(shifts[w]), shifts[w])))
+    return shifts, overlap.astype(np.int32), overlap.sum(axis=1), order
 
 
 def global_shift(profiles: np.ndarray, references: np.ndarray, search: int) -> tuple[int, ...]:
     """Per row of `profiles` (column sums, row sums, ...), the shift s in samples that best maps the reference
     profile onto the current one, profile[i] ~ reference[i - s]."""
-    shifts, source, overlap, lengths = _shift_table(profiles.shape[1], search)
-    sums = (np.abs(profiles[:, None, :] - references[:, source]) * overlap).sum(axis=2, dtype=np.int64)
-    return tuple(int(shifts[i]) for i in np.argmin(sums / lengths, axis=1))  # the first of equal costs: the smallest
+    n = profiles.shape[1]
+    search = min(search, n - 1)
+    shifts, overlap, lengths, order = _shift_table(n, search)
+    padded = np.zeros((len(profiles), n + 2 * search), np.int32)
+    padded[:, search:search + n] = references
+    windows = np.lib.stride_tricks.sliding_window_view(padded, n, axis=1)  # (rows, 2 * search + 1, n)
+    sums = (np.abs(profiles[:, None, :] - windows) * overlap).sum(axis=2, dtype=np.int64)
+    costs = (sums / lengths)[:, order]
+    return tuple(int(shifts[order[i]]) for i in np.argmin(costs, axis=1))  # the first of equal costs: the smallest
 
 
 def profiles(luma: np.ndarray) -> np.ndarray:
