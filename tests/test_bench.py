@@ -139,3 +139,12 @@ def test_an_unreadable_clip_is_skipped_and_reported(datasets, tmp_path):
     assert reuse["skipped"][0]["file"] == "broken.mp4" and "cannot open" in reuse["skipped"][0]["reason"]
     with pytest.raises(ValueError, match="no clip could be read"):
         bench_videos([broken], lambda frame: [], max_frames=5, progress=False)
+
+
+def test_default_clips_leave_out_recipes_without_their_sources(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FACEKIT_CACHE", str(tmp_path / "cache"))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    assert bench_command.dataset_clips(tmp_path / "none") == []
+    assert bench_command.dataset_clips(videos) == []  # an empty folder: nothing to compose from, no error
+    assert "mix_pan_room_s18 is not composed" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from exporter.bench.phone import PhoneReportError, load_phone_report, render_comparison, store_phone_report
-from exporter.bench.clips import composed_clips
+from exporter.bench.clips import RECIPES, composed_clips
 from exporter.bench.report import write_report
 from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
 from exporter.checkpoint import CheckpointError
@@ -63,10 +63,14 @@ def import_phone_report(path: Path, report_dir: Path) -> int:
 
 
 def dataset_clips(folder: Path) -> list[Path]:
-    """The dataset's clips and the clips composed from them (composed into the cache on first use); none without it."""
+    """The dataset's clips and the clips composed from them (composed into the cache on first use; a recipe whose
+    sources are missing is left out, with a note); none without the folder."""
     if not folder.is_dir():
         return []
-    return find_videos([folder]) + composed_clips(folder, cache_root() / "bench_clips")
+    recipes = tuple(r for r in RECIPES if all((folder / s).is_file() for s in r.sources))
+    for recipe in sorted(set(RECIPES) - set(recipes), key=RECIPES.index):
+        print(f"frame reuse: {recipe.name} is not composed: {folder} lacks one of {', '.join(recipe.sources)}")
+    return find_videos([folder]) + composed_clips(folder, cache_root() / "bench_clips", recipes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
