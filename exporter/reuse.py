@@ -11,7 +11,7 @@ doubles computed from exact integers in a fixed order), so a port reproduces it 
   compared as sum > t * cells * SAMPLES^2 * 255000 (double products in this order). Of several regions (or
   border segments) the one with the largest mean, sum / cells in double, counts; the first in order on a tie.
 - `every-frame` runs the model on every frame and computes nothing else (the honest baseline); `skip-N`
-  runs on every N-th frame; `motion-gated` runs when a region's change since the last full run exceeds
+  runs on every N-th frame and computes nothing on the picture either; `motion-gated` runs when a region's change since the last full run exceeds
   `region_threshold` (regions: the thumbnail cut into BLOCKS x BLOCKS). Every policy but every-frame runs
   the model at least every `max_reuse + 1` frames.
 - `motion-gated+tracking` (the one the apps ship) keeps, from the last full run, the reference samples
@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
@@ -128,8 +128,13 @@ def luma_samples(frame_rgb: np.ndarray, size: int) -> np.ndarray:
 
 def cell_sums(luma: np.ndarray) -> np.ndarray:
     """Integer sums of SAMPLES x SAMPLES blocks of the samples (a thumbnail before division), as int64."""
-    rows = sum(luma[i::SAMPLES] for i in range(SAMPLES))  # strided adds: much faster than reshape + sum
-    return sum(rows[:, i::SAMPLES] for i in range(SAMPLES)).astype(np.int64)  # at most 16 * 255000: exact
+    rows = luma[0::SAMPLES].copy()  # strided adds: much faster than reshape + sum
+    for i in range(1, SAMPLES):
+        rows += luma[i::SAMPLES]
+    cells = rows[:, 0::SAMPLES].copy()
+    for i in range(1, SAMPLES):
+        cells += rows[:, i::SAMPLES]
+    return cells.astype(np.int64)  # at most 16 * 255000: exact
 
 
 def thumbnail(frame_rgb: np.ndarray, size: int) -> np.ndarray:
@@ -167,15 +172,12 @@ def _largest_means(diff: np.ndarray, keep: np.ndarray, labels: np.ndarray, count
     total = sum(counts)
     sums = np.bincount(labels, np.tile(diff.ravel(), len(counts)) * kept, total + 1)  # below 2^53: exact in double
     cells = np.bincount(labels, kept, total + 1)
+    means = np.where(cells > 0, sums / np.maximum(cells, 1), -1.0)
     out, start = [], 0
     for count in counts:
-        s, c = sums[start:start + count], cells[start:start + count]
+        best = start + int(np.argmax(means[start:start + count]))
+        out.append((int(sums[best]), int(cells[best])) if cells[best] > 0 else (0, 1))
         start += count
-        if not c.any():
-            out.append((0, 1))
-            continue
-        best = int(np.argmax(np.where(c > 0, s / np.maximum(c, 1), -1.0)))
-        out.append((int(s[best]), int(c[best])))
     return out
 
 
@@ -322,7 +324,7 @@ class Track:
 
     def shown(self) -> Face:
         """The face as reported: current box, smoothed age and P(female)."""
-        return replace(self.face, age=self.age, female=self.female)
+        return Face(self.face.box, self.face.keypoints, self.face.score, self.age, self.female)
 
 
 @dataclass(frozen=True)
@@ -384,7 +386,7 @@ class FrameReuseScheduler:
         if self.since_full >= cfg.max_reuse:
             return "max-reuse", 0.0, (0, 0)
         diff = np.abs(cells - self.reference_cells)
-        total, compared, (gx, gy) = int(diff.sum()), _all_cells(cfg.thumb), (0, 0)
+        total, compared, (gx, gy), n = int(diff.sum()), _all_cells(cfg.thumb), (0, 0), diff.size
         if _exceeds(total, diff.size, cfg.still_threshold):  # the picture changed: did the camera move?
             shift = global_shift(profiles(luma), self.reference_profiles, cfg.motion_search)
             expected, moved = shifted_cells(self.reference, *shift)
@@ -392,7 +394,8 @@ class FrameReuseScheduler:
             moved_total, n = int(moved_diff.sum()), int(moved.sum())
             if moved_total * diff.size < total * n:  # the shift explains the picture better than a still camera
                 diff, total, compared, (gx, gy) = moved_diff, moved_total, moved, shift
-        n = int(compared.sum())
+            else:
+                n = diff.size
         if 2 * n < compared.size or _exceeds(total, n, cfg.cut_threshold):
             return "cut", _change((total, max(n, 1))), (gx, gy)
         cx, cy = _round_cells(gx), _round_cells(gy)
@@ -452,28 +455,29 @@ class FrameReuseScheduler:
         self.index += 1
         cfg = self.config
         tracking = cfg.policy == "motion-gated+tracking"
-        if cfg.policy == "every-frame":  # the honest baseline: nothing but the model
-            self.faces = list(self.detect(frame_rgb))
-            return FrameDecision(self.index, True, "first" if self.index == 0 else "every-frame", 0.0, tuple(self.faces))
-        luma = luma_samples(frame_rgb, cfg.thumb)
-        cells = cell_sums(luma)
         change, motion = 0.0, (0, 0)
-        if self.reference is None:
-            reason = "first"
-        elif cfg.policy == "skip-N":
-            reason = "max-reuse" if self.since_full >= cfg.max_reuse else "period" if self.since_full + 1 >= cfg.skip else None
-        elif tracking:
-            reason, change, motion = self._tracked(luma, cells, frame_rgb.shape[:2])
+        if cfg.policy in ("every-frame", "skip-N"):  # counting only: nothing is computed on the picture
+            reason = ("first" if self.index == 0 else "every-frame" if cfg.policy == "every-frame"
+                      else "max-reuse" if self.since_full >= cfg.max_reuse
+                      else "period" if self.since_full + 1 >= cfg.skip else None)
+            luma = cells = None
         else:
-            reason, change = self._gated(cells)
+            luma = luma_samples(frame_rgb, cfg.thumb)
+            cells = cell_sums(luma)
+            if self.reference_cells is None:
+                reason = "first"
+            elif tracking:
+                reason, change, motion = self._tracked(luma, cells, frame_rgb.shape[:2])
+            else:
+                reason, change = self._gated(cells)
         if reason is not None:
             faces = self.detect(frame_rgb)
             if tracking:
                 self._update_tracks(faces, cut=reason == "cut")
+                self.reference, self.reference_profiles = integral(luma), profiles(luma)
             else:
                 self.faces = list(faces)
-            self.reference, self.reference_cells, self.since_full = integral(luma), cells, 0
-            self.reference_profiles = profiles(luma)
+            self.reference_cells, self.since_full = cells, 0
         else:
             self.since_full += 1
         return FrameDecision(self.index, reason is not None, reason or "static", change, tuple(self.faces),
