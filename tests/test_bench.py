@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -10,12 +11,14 @@ import pytest
 from exporter.bench.latency import MEDIAPIPE
 from exporter.bench.report import validate, write_report
 from exporter.bench.suite import BenchSettings, find_videos, run_bench
-from exporter.bench.video_reuse import bench_videos, is_talking_head, pooled
+from exporter.bench.clips import PORTRAIT, SEVERAL_FACES, TALKING_HEAD
+from exporter.bench.suite import clips_per_kind
+from exporter.bench.video_reuse import bench_videos, pooled
 from exporter.commands import bench as bench_command
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.reuse import POLICIES
 
-TINY = BenchSettings(mode="quick", runs=4, warmup=1, rounds=2, threads=(1,), max_clips=2, max_frames=12,
+TINY = BenchSettings(mode="quick", runs=4, warmup=1, rounds=2, threads=(1,), max_clips=1, max_frames=12,
                      utk_limit=8, scenes_limit=4)
 
 
@@ -52,13 +55,17 @@ def test_accuracy_per_variant(report):
 @pytest.mark.needs_data
 def test_reuse_on_clips(report):
     reuse = report["reuse"]
-    assert len(reuse["clips"]) == 2 and all(c["frames"] == 12 for c in reuse["clips"])
+    # one clip of each kind the dataset's folder holds
+    assert sorted(c["kind"] for c in reuse["clips"]) == sorted([TALKING_HEAD, PORTRAIT, SEVERAL_FACES])
+    assert all(c["frames"] == 12 for c in reuse["clips"])
     for clip in reuse["clips"]:
         assert list(clip["policies"]) == list(POLICIES)
         every = clip["policies"]["every-frame"]
         assert every["model_runs"] == 12 and every["faces_matched"] == 1.0 and every["speedup"] == 1.0
+        assert every["extra_faces"] == 0.0
         assert clip["policies"]["skip-N"]["model_runs"] == 4  # frames 0, 3, 6, 9
-    assert reuse["overall"]["every-frame"]["frames"] == 24
+    assert reuse["overall"]["every-frame"]["frames"] == 36
+    assert set(reuse["kinds"]) == {TALKING_HEAD, PORTRAIT, SEVERAL_FACES} and reuse["recipes"] == []
 
 
 @pytest.mark.needs_data
@@ -70,7 +77,9 @@ def test_report_folder_validates(report, tmp_path):
     summary = (folder / "summary.md").read_text()
     assert "## Targets" in summary and "tflite-int8" in summary and "motion-gated+tracking" in summary
     names = [t["name"] for t in report["targets"]]
-    assert any("tflite-int8" in n for n in names) and any("speedup" in n for n in names)
+    assert any("tflite-int8" in n for n in names) and any("talking-head" in n for n in names)
+    assert any("all clips" in n for n in names) and any("worst clip" in n for n in names)
+    assert "### Kind: talking head" in summary
 
 
 @pytest.mark.needs_data
@@ -82,22 +91,28 @@ def test_malformed_report_is_rejected_and_nothing_written(report, tmp_path):
 
 
 def test_pooled_weights_by_frames_and_faces():
-    def clip(frames, mean_ms, faces, matched, policy_ms):
+    def clip(frames, mean_ms, faces, matched, policy_ms, shown):
         policies = {"every-frame": {"mean_ms": mean_ms, "model_runs": frames, "reference_faces": faces, "faces_matched": 1.0,
-                                    "mean_iou": 1.0, "age_difference": 0.0, "gender_agreement": 1.0},
+                                    "faces_shown": faces, "extra_faces": 0.0, "mean_iou": 1.0, "age_difference": 0.0,
+                                    "gender_agreement": 1.0},
                     "motion-gated": {"mean_ms": policy_ms, "model_runs": 1, "reference_faces": faces, "faces_matched": matched,
-                                     "mean_iou": 0.8, "age_difference": 1.0, "gender_agreement": 0.9}}
+                                     "faces_shown": shown, "extra_faces": 1 - matched * faces / shown, "mean_iou": 0.8,
+                                     "age_difference": 1.0, "gender_agreement": 0.9}}
         return {"frames": frames, "policies": policies}
 
-    out = pooled([clip(10, 4.0, 10, 1.0, 1.0), clip(30, 2.0, 30, 0.5, 1.0)])
+    out = pooled([clip(10, 4.0, 10, 1.0, 1.0, 12), clip(30, 2.0, 30, 0.5, 1.0, 20)])
     assert out["every-frame"]["mean_ms"] == pytest.approx((10 * 4 + 30 * 2) / 40)
     assert out["motion-gated"]["speedup"] == pytest.approx(2.5)
     assert out["motion-gated"]["faces_matched"] == pytest.approx((10 + 15) / 40)
+    assert out["motion-gated"]["extra_faces"] == pytest.approx((32 - 25) / 32)
 
 
-def test_talking_heads_by_name():
-    assert is_talking_head("st_WDA_x.mp4") and is_talking_head("lp_driving_d3.mp4")
-    assert not is_talking_head("lp_source_s13.mp4") and not is_talking_head("fr_short_hamilton_clip.mp4")
+def test_clips_per_kind_keeps_the_order():
+    videos = [Path(n) for n in ("fr_short_hamilton_clip.mp4", "lp_driving_d0.mp4", "lp_driving_d3.mp4", "lp_source_s13.mp4",
+                                "mine.mp4", "st_x.mp4")]
+    assert clips_per_kind(videos, None) == videos
+    assert [p.name for p in clips_per_kind(videos, 1)] == ["fr_short_hamilton_clip.mp4", "lp_driving_d0.mp4",
+                                                           "lp_source_s13.mp4", "mine.mp4"]
 
 
 def test_import_needs_a_host_report(tmp_path, capsys):
@@ -124,3 +139,12 @@ def test_an_unreadable_clip_is_skipped_and_reported(datasets, tmp_path):
     assert reuse["skipped"][0]["file"] == "broken.mp4" and "cannot open" in reuse["skipped"][0]["reason"]
     with pytest.raises(ValueError, match="no clip could be read"):
         bench_videos([broken], lambda frame: [], max_frames=5, progress=False)
+
+
+def test_default_clips_leave_out_recipes_without_their_sources(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FACEKIT_CACHE", str(tmp_path / "cache"))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    assert bench_command.dataset_clips(tmp_path / "none") == []
+    assert bench_command.dataset_clips(videos) == []  # an empty folder: nothing to compose from, no error
+    assert "mix_pan_room_s18 is not composed" in capsys.readouterr().out

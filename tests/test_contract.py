@@ -64,4 +64,4 @@ def test_golden_command_checks_and_explains(capsys, tmp_path):
 
 def test_contract_stays_small():
     total = sum(p.stat().st_size for p in GOLDEN_DIR.iterdir())
-    assert total < 1_200_000, f"tests/golden is {total} bytes"
+    assert total < 800_000, f"tests/golden is {total} bytes"

@@ -1,4 +1,4 @@
-"""Frame reuse on synthetic sequences: static, panning, a cut, a face entering and leaving.
+"""Frame reuse on synthetic sequences: static, panning, a cut, a face entering and leaving, weak and flickering faces.
 
 The detector here is a real (tiny) one for these synthetic frames: it finds the bright squares that
 stand in for faces, so the scheduler's decisions can be checked against known ground truth.
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from exporter.postprocess import Face
-from exporter.reuse import POLICIES, SAMPLES, FrameReuseScheduler, ReuseConfig, best_shift, thumbnail
+from exporter.reuse import (POLICIES, SAMPLES, FrameReuseScheduler, ReuseConfig, best_shift, cell_sums, global_shift,
+                            integral, shifted_cells, thumbnail)
 
 H, W = 120, 160
 
@@ -30,7 +31,7 @@ def frame(bg: np.ndarray, pan: int = 0, faces: tuple[tuple[int, int], ...] = ())
     return out
 
 
-def find_squares(image: np.ndarray) -> list[Face]:
+def find_squares(image: np.ndarray, score: float = 0.9) -> list[Face]:
     """Bounding boxes of the white squares, as faces (age from the x position, to test smoothing)."""
     mask = (image == 255).all(axis=2)
     faces = []
@@ -41,12 +42,12 @@ def find_squares(image: np.ndarray) -> list[Face]:
     for group in groups:
         rows = np.flatnonzero(mask[:, group].any(axis=1))
         box = np.array([group[0], rows[0], group[-1] + 1, rows[-1] + 1], np.float32)
-        faces.append(Face(box, np.tile(box[:2], (6, 1)), 0.9, age=30.0 + box[0] / 10, female=0.8))
+        faces.append(Face(box, np.tile(box[:2], (6, 1)), score, age=30.0 + box[0] / 10, female=0.8))
     return faces
 
 
-def run(frames: list[np.ndarray], **settings) -> list:
-    scheduler = FrameReuseScheduler(find_squares, ReuseConfig(**settings))
+def run(frames: list[np.ndarray], detect=find_squares, **settings) -> list:
+    scheduler = FrameReuseScheduler(detect, ReuseConfig(**settings))
     return [scheduler.step(f) for f in frames]
 
 
@@ -99,17 +100,42 @@ def test_static_scene_reuses_with_bounded_staleness(policy):
 def test_cut_to_a_new_scene_runs_at_once(policy):
     frames = [frame(background(0), faces=((40, 40),))] * 5 + [frame(background(1), faces=((100, 60),))] * 3
     decisions = run(frames, policy=policy)
-    assert decisions[5].ran_model and decisions[5].reason == "scene-change"
+    assert decisions[5].ran_model and decisions[5].reason == ("cut" if policy == "motion-gated+tracking" else "scene-change")
     assert decisions[5].faces[0].box[0] == 100 and not decisions[6].ran_model
+    if policy == "motion-gated+tracking":  # after a cut the face is a new one, even where an old one was
+        assert decisions[4].track_ids == (1,) and decisions[5].track_ids == (2,)
 
 
-@pytest.mark.parametrize("policy", POLICIES[2:])
-def test_panning_camera_keeps_running_the_model(policy):
+def test_panning_camera_keeps_motion_gating_running():
     bg = background(2)
     frames = [frame(bg, pan=4 * i, faces=((60, 50),)) for i in range(8)]
-    decisions = run(frames, policy=policy, max_reuse=30)
+    decisions = run(frames, policy="motion-gated", max_reuse=30)
     assert sum(d.ran_model for d in decisions) >= 6  # the view changes: results must not go stale
     assert all(abs(d.faces[0].box[0] - 60) <= 1 for d in decisions)
+
+
+def panned(bg: np.ndarray, pan: int, face_x: int) -> np.ndarray:
+    """The background seen from `pan` with a square painted on the scene at scene x = face_x (it moves with it)."""
+    return frame(bg, pan=pan, faces=((face_x - pan, 50),))
+
+
+def test_tracking_compensates_a_panning_camera():
+    bg = background(2)
+    frames = [panned(bg, 5 * i, 100) for i in range(10)]  # a cell (5 px, 4 samples) a frame
+    decisions = run(frames, max_reuse=30)
+    assert [(d.index, d.reason) for d in decisions if d.ran_model] == [(0, "first"), (3, "edge"), (6, "edge"), (9, "edge")]
+    assert [d.motion for d in decisions[:3]] == [(0, 0), (-4, 0), (-8, 0)]  # samples since the last run, leftwards
+    for d in decisions:  # the boxes follow the scene between runs (without compensation every frame would run)
+        assert d.faces[0].box[0] == 100 - 5 * d.index
+    assert {d.track_ids for d in decisions} == {(1,)}
+
+
+def test_face_entering_at_the_border_runs_the_model():
+    bg = background(7)
+    frames = [frame(bg, faces=((40, 40),))] * 4 + [frame(bg, faces=((40, 40), (-14, 60)))] * 3
+    decisions = run(frames, max_reuse=30)
+    assert decisions[4].ran_model and decisions[4].reason == "edge"
+    assert decisions[4].track_ids == (1, 2) and not decisions[5].ran_model
 
 
 def test_moving_face_is_tracked_between_runs():
@@ -150,12 +176,67 @@ def test_decisions_are_deterministic():
     assert first == [d.trace() for d in run(frames)]
 
 
+def test_weak_faces_are_checked_again_sooner():
+    frames = [frame(background(0), faces=((40, 40),))] * 12
+    weak = run(frames, detect=lambda image: find_squares(image, 0.52), max_reuse=30)
+    clear = run(frames, detect=lambda image: find_squares(image, 0.9), max_reuse=30)
+    # 520 - 10 * age < 500 from the third reused frame: the weak face is re-detected every 3 frames
+    assert [d.index for d in weak if d.ran_model] == [0, 3, 6, 9]
+    assert {d.reason for d in weak[1:] if d.ran_model} == {"low-confidence"}
+    assert [d.index for d in clear if d.ran_model] == [0]
+
+
+def test_a_lost_face_is_looked_for_again_and_keeps_its_id():
+    bg = background(8)
+    frames = [frame(bg, faces=((40, 40),))] * 10
+    answers = iter([True, False, True] + [True] * 10)  # the model misses the face once (a flicker)
+    decisions = run(frames, detect=lambda image: find_squares(image) if next(answers) else [], max_reuse=2)
+    assert [(d.index, d.reason) for d in decisions if d.ran_model][:3] == [(0, "first"), (3, "max-reuse"), (4, "recheck")]
+    assert decisions[3].faces == () and decisions[3].track_ids == ()  # hidden while lost
+    assert decisions[4].track_ids == (1,)
+
+
+def test_a_small_change_with_no_face_in_view_runs_the_model():
+    bg = background(9)
+    empty, lit = frame(bg), frame(bg).copy()
+    lit[50:70, 60:90] = np.minimum(lit[50:70, 60:90].astype(int) + 30, 254).astype(np.uint8)  # a small, faint change
+    decisions = run([empty] * 3 + [lit] * 2, max_reuse=30)
+    assert [(d.index, d.reason) for d in decisions if d.ran_model] == [(0, "first"), (3, "scene-change")]
+
+
+def test_every_frame_computes_nothing_but_the_model(monkeypatch):
+    monkeypatch.setattr("exporter.reuse.luma_samples", lambda *_: pytest.fail("every-frame computed a thumbnail"))
+    decisions = run([frame(background(0), faces=((40, 40),))] * 3, policy="every-frame")
+    assert [d.reason for d in decisions] == ["first", "every-frame", "every-frame"]
+
+
 def test_best_shift_finds_the_motion():
     rng = np.random.default_rng(0)
-    previous = rng.random((16, 16)).astype(np.float32)
+    previous = rng.integers(0, 4000000, (16, 16))
     current = np.roll(previous, (1, -2), axis=(0, 1))  # down 1, left 2
-    dx, dy, residual = best_shift(previous, current, (5, 5, 10, 10), 2)
-    assert (dx, dy) == (-2, 1) and residual == pytest.approx(0.0)
+    assert best_shift(previous, current, (5, 5, 10, 10), 2) == (-2, 1, 0)
+    assert best_shift(previous, current, (5, 5, 10, 10), 1, centre=(-1, 0)) == (-2, 1, 0)  # searched around the centre
+
+
+def test_global_shift_finds_the_camera_motion():
+    rng = np.random.default_rng(1)
+    reference = rng.integers(0, 255000 * 128, (2, 128)).astype(np.int32)
+    current = np.stack([np.roll(reference[0], 5), np.roll(reference[1], -3)])  # right 5, up 3 (wrapped ends)
+    assert global_shift(current, reference, 12) == (5, -3)
+    assert global_shift(reference, reference, 12) == (0, 0)
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(0, 0), (3, -5), (-7, 2), (4, -4), (130, 0)])
+def test_shifted_cells_are_the_moved_samples_summed(dx, dy):
+    luma = np.random.default_rng(2).integers(0, 255001, (128, 128)).astype(np.float32)
+    cells, compared = shifted_cells(integral(luma), dx, dy)
+    moved, inside = np.zeros_like(luma), np.zeros(luma.shape, bool)
+    if abs(dx) < 128 and abs(dy) < 128:
+        moved[max(dy, 0):128 + min(dy, 0), max(dx, 0):128 + min(dx, 0)] = luma[max(-dy, 0):128 - max(dy, 0),
+                                                                                  max(-dx, 0):128 - max(dx, 0)]
+        inside[max(dy, 0):128 + min(dy, 0), max(dx, 0):128 + min(dx, 0)] = True
+    np.testing.assert_array_equal(compared, inside.reshape(32, 4, 32, 4).all(axis=(1, 3)))
+    np.testing.assert_array_equal(cells[compared], cell_sums(moved)[compared])
 
 
 def test_unknown_policy_lists_the_valid_ones():

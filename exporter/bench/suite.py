@@ -16,6 +16,7 @@ import numpy as np
 
 from exporter.assets import asset_path
 from exporter.bench.accuracy import AccuracySets, score_backends
+from exporter.bench.clips import clip_kind
 from exporter.bench.latency import (
     Backend,
     detector_for,
@@ -46,7 +47,7 @@ class BenchSettings:
     warmup: int = 20
     rounds: int = 5  # the runs are interleaved across backends in this many rounds
     threads: tuple[int, ...] = (1, 2)
-    max_clips: int | None = None  # clips for frame reuse (None: all)
+    max_clips: int | None = None  # clips of each kind for frame reuse (None: all)
     max_frames: int | None = None  # frames per clip (None: all)
     utk_limit: int | None = None  # UTKFace validation crops for accuracy (None: all, as `facekit eval`)
     scenes_limit: int | None = None
@@ -57,7 +58,7 @@ class BenchSettings:
 
 MODES = {
     "default": BenchSettings(),
-    "quick": BenchSettings(mode="quick", runs=50, warmup=10, max_clips=3, max_frames=90, utk_limit=150,
+    "quick": BenchSettings(mode="quick", runs=50, warmup=10, max_clips=1, max_frames=90, utk_limit=150,
                            scenes_limit=30, time_limit_s=120.0),
 }
 
@@ -92,6 +93,14 @@ def find_videos(paths: list[Path]) -> list[Path]:
     return found
 
 
+def clips_per_kind(videos: list[Path], count: int | None) -> list[Path]:
+    """At most `count` clips of each kind (spread evenly over that kind's clips), in the given order."""
+    chosen = set()
+    for kind in {clip_kind(v) for v in videos}:
+        chosen.update(evenly([v for v in videos if clip_kind(v) == kind], count))
+    return [v for v in videos if v in chosen]
+
+
 def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_root: Path | None,
               videos: list[Path], command: str, log=print) -> dict:
     """Measure everything and return the report (not yet written)."""
@@ -112,7 +121,7 @@ def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_
     else:
         log("no datasets folder: accuracy is skipped (pass --data or set FACEKIT_DATA)")
     reuse = None
-    clips = evenly(videos, settings.max_clips)
+    clips = clips_per_kind(videos, settings.max_clips)
     if clips:
         detector = _reuse_detector(backends, settings, photo)
         log(f"frame reuse on {len(clips)} clips with {settings.reuse_backend}...")

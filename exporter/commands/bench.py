@@ -12,19 +12,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from exporter.bench.phone import PhoneReportError, load_phone_report, render_comparison, store_phone_report
 import jsonschema
 
-from exporter.bench.report import MAX_HOST_REPORT_BYTES, validate, write_report
-from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
 from exporter.assets import AssetError
 from exporter.atomic import check_writable_folder
+from exporter.bench.clips import RECIPES, composed_clips
+from exporter.bench.phone import PhoneReportError, load_phone_report, render_comparison, store_phone_report
+from exporter.bench.report import MAX_HOST_REPORT_BYTES, validate, write_report
+from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
 from exporter.checkpoint import CheckpointError
-from exporter.jsonio import JsonFileError, load_json
 from exporter.export.formats import ExportOptionError
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed, export
-from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT, data_root
+from exporter.jsonio import JsonFileError, load_json
+from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT, cache_root, data_root
 
 DEFAULT_REPORT = REPO_ROOT / "runs" / "bench"
 
@@ -33,13 +34,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Options of `facekit bench`."""
     p = argparse.ArgumentParser(prog="facekit bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="fewer runs, 3 clips of 90 frames, subsets (about 1-2 min)")
+    p.add_argument("--quick", action="store_true", help="fewer runs, one clip of each kind, 90 frames, subsets (about 1-2 min)")
     p.add_argument("--exports", type=Path, default=REPO_ROOT / "exports" / "all",
                    help="export folder to time (made with `facekit export --target all` when missing or stale)")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the shipped checkpoint")
     p.add_argument("--data", type=Path, default=None, help="datasets folder (default: FACEKIT_DATA or ../shared/datasets)")
     p.add_argument("--videos", type=Path, nargs="+", default=None, metavar="PATH",
-                   help="clips or folders for frame reuse (default: DATA/videos)")
+                   help="clips or folders for frame reuse (default: DATA/videos and the clips composed from them)")
     p.add_argument("--runs", type=int, default=None, help="timed runs per backend and thread count")
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts to time (default 1 2)")
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip for frame reuse")
@@ -77,6 +78,17 @@ def import_phone_report(path: Path, report_dir: Path) -> int:
     return 0
 
 
+def dataset_clips(folder: Path) -> list[Path]:
+    """The dataset's clips and the clips composed from them (composed into the cache on first use; a recipe whose
+    sources are missing is left out, with a note); none without the folder."""
+    if not folder.is_dir():
+        return []
+    recipes = tuple(r for r in RECIPES if all((folder / s).is_file() for s in r.sources))
+    for recipe in sorted(set(RECIPES) - set(recipes), key=RECIPES.index):
+        print(f"frame reuse: {recipe.name} is not composed: {folder} lacks one of {', '.join(recipe.sources)}")
+    return find_videos([folder]) + composed_clips(folder, cache_root() / "bench_clips", recipes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when the report was written (targets not met are reported, not fatal)."""
     args = parse_args(argv)
@@ -96,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--out {args.out} is a file, not a folder; pass a folder")
         root = args.data or data_root()
         has_data = root.is_dir()
-        videos = find_videos(args.videos or ([root / "videos"] if (root / "videos").is_dir() else []))
+        videos = find_videos(args.videos) if args.videos else dataset_clips(root / "videos")
         if not checkpoint_matches(args.exports, args.checkpoint):
             if args.exports.name != "all":
                 raise ValueError(f"{args.exports} holds no bundle of {args.checkpoint}; make one with "
