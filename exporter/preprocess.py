@@ -49,13 +49,6 @@ class Letterbox:
         out[..., 1] -= self.pad_y
         return out
 
-    def to_input(self, xy: np.ndarray) -> np.ndarray:
-        """Map image pixel coordinates (..., 2) to normalised [0,1] model-input coordinates."""
-        xy = np.array(xy, dtype=np.float32, copy=True)
-        xy[..., 0] += self.pad_x
-        xy[..., 1] += self.pad_y
-        return xy / self.side
-
 
 def halvings(longest_side: int, size: int) -> int:
     """How many 2x2 halvings come before the area resize: the largest n with 2 * size * 2^n <= longest_side."""

@@ -140,11 +140,6 @@ def face_chip(image_rgb: np.ndarray, face: Face, size: int = 64) -> np.ndarray:
     return warp_chip(image_rgb, matrix, size)
 
 
-def whole_crop_chip(image_rgb: np.ndarray, size: int = 64) -> np.ndarray:
-    """The whole image resized to a size x size chip (for tight face crops such as UTKFace)."""
-    return _resized(image_rgb, size)
-
-
 @dataclass(frozen=True)
 class _Network:
     """One ONNX network of the age/gender pair and its input contract."""

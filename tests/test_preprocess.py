@@ -91,6 +91,7 @@ def test_a_patch_lands_where_the_letterbox_geometry_says(height, width):
     image[y0:y0 + side, x0:x0 + side] = 255
     square, box = letterbox(image)
     ys, xs = np.nonzero(square[..., 0] > 127)
-    centre = box.to_input(np.array([x0 + side / 2, y0 + side / 2])) * 128
+    centre = (np.array([x0 + side / 2, y0 + side / 2]) + [box.pad_x, box.pad_y]) / box.side * 128
     assert abs(xs.mean() + 0.5 - centre[0]) < 1.0 and abs(ys.mean() + 0.5 - centre[1]) < 1.0
-    np.testing.assert_allclose(box.to_image(box.to_input(np.array([x0, y0]))), [x0, y0], atol=1e-3)
+    np.testing.assert_allclose(box.to_image((np.array([x0, y0]) + [box.pad_x, box.pad_y]) / box.side), [x0, y0],
+                               atol=1e-3)

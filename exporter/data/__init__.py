@@ -1,4 +1,4 @@
-"""Dataset loaders (UTKFace, Pascal VOC, WIDER FACE, dlib XML, plain media) and deterministic splits."""
+"""Dataset loaders (UTKFace, Pascal VOC, dlib XML, plain media), the datasets folder's layout and deterministic splits."""
 
 from exporter.data.types import FLIP_PERMUTATION, KEYPOINT_NAMES, FaceLabel, LabelledImage, LoadReport
 

@@ -15,7 +15,7 @@ from exporter.atomic import use_umask
 from exporter.export.artifacts import Artifact
 from exporter.export.metadata import describe, model_spec
 from exporter.export.verify import THRESHOLDS
-from exporter.jsonio import MB, JsonFileError, load_json, write_json
+from exporter.jsonio import MB, JsonFileError, load_json
 from exporter.paths import PACKAGE_DIR, REPO_ROOT
 
 MANIFEST_SCHEMA = PACKAGE_DIR / "schemas" / "manifest.schema.json"
