@@ -27,7 +27,7 @@ public final class Json {
 
     /** The object at key of an object, or an error naming the key. */
     @SuppressWarnings("unchecked")
-    public static Map<String, Object> object(Map<String, Object> parent, String key) {
+    public static Map<String, Object> obj(Map<String, Object> parent, String key) {
         return (Map<String, Object>) require(parent, key, Map.class);
     }
 

@@ -49,13 +49,13 @@ public final class Manifest {
     public static Manifest parse(String text) {
         Object parsed = Json.parse(text);
         Map<String, Object> root = Json.asObject(parsed);
-        Map<String, Object> input = Json.object(root, "input");
+        Map<String, Object> input = Json.obj(root, "input");
         Map<String, Object> normalisation = input.get("normalisation") instanceof Map
-                ? Json.object(input, "normalisation") : input;
+                ? Json.obj(input, "normalisation") : input;
         InputSpec inputSpec = new InputSpec((int) Json.number(input, "size"),
                 (float) Json.number(normalisation, "mean"), (float) Json.number(normalisation, "std"));
 
-        Map<String, Object> a = Json.object(root, "anchors");
+        Map<String, Object> a = Json.obj(root, "anchors");
         List<Object> strideList = Json.array(a, "strides");
         int[] strides = new int[strideList.size()];
         for (int i = 0; i < strides.length; i++) {
@@ -69,7 +69,7 @@ public final class Manifest {
                     + " anchors but the manifest says " + count);
         }
 
-        Map<String, Object> d = Json.object(root, "decode");
+        Map<String, Object> d = Json.obj(root, "decode");
         DecodeConfig decode = new DecodeConfig((float) Json.number(d, "score_threshold"),
                 (float) Json.number(d, "iou_threshold"), (float) Json.number(d, "age_scale"));
 
@@ -87,7 +87,7 @@ public final class Manifest {
                 Map<String, Object> model = Json.asObject(m);
                 String file = Json.string(model, "file");
                 models.add(new Model(Json.string(model, "format"), Json.string(model, "precision"), file,
-                        Json.string(Json.object(model, "files"), file)));
+                        Json.string(Json.obj(model, "files"), file)));
             }
         }
         return new Manifest(inputSpec, anchorSpec, count, decode, Collections.unmodifiableList(outputs),

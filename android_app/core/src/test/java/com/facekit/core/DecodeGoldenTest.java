@@ -26,7 +26,7 @@ class DecodeGoldenTest {
             List<Face> faces = decoder.decode(outputs[manifest.outputIndex("regressors")],
                     outputs[manifest.outputIndex("scores")], outputs[manifest.outputIndex("age")],
                     outputs[manifest.outputIndex("gender")]);
-            Map<String, Object> box = Json.object(item, "letterbox");
+            Map<String, Object> box = Json.obj(item, "letterbox");
             Letterbox letterbox = new Letterbox((int) Json.number(item, "width"), (int) Json.number(item, "height"),
                     (float) Json.number(box, "pad_x"), (float) Json.number(box, "pad_y"), (float) Json.number(box, "side"));
             List<Face> inImage = new ArrayList<Face>();

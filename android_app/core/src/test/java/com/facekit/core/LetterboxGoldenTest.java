@@ -23,7 +23,7 @@ class LetterboxGoldenTest {
 
             Letterbox.Result result = Letterbox.apply(source, contract.input.size);
             assertArrayEquals(Golden.png(Json.string(item, "square")).rgb, result.square.rgb, name + ": square pixels");
-            Map<String, Object> box = Json.object(item, "letterbox");
+            Map<String, Object> box = Json.obj(item, "letterbox");
             assertEquals(Json.number(box, "pad_x"), result.box.padX, 0.0, name);
             assertEquals(Json.number(box, "pad_y"), result.box.padY, 0.0, name);
             assertEquals(Json.number(box, "side"), result.box.side, 0.0, name);

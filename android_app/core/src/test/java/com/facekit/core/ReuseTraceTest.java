@@ -17,7 +17,7 @@ class ReuseTraceTest {
     }
 
     private static List<RgbImage> frames(Map<String, Object> traces) {
-        Map<String, Object> spec = Json.object(traces, "frames");
+        Map<String, Object> spec = Json.obj(traces, "frames");
         int w = (int) Json.number(spec, "width");
         int h = (int) Json.number(spec, "height");
         List<RgbImage> out = new ArrayList<RgbImage>();
@@ -30,7 +30,7 @@ class ReuseTraceTest {
     @Test
     void thumbnailsAreBitForBit() throws Exception {
         Map<String, Object> traces = traces();
-        Map<String, Object> spec = Json.object(traces, "thumbnail");
+        Map<String, Object> spec = Json.obj(traces, "thumbnail");
         assertEquals(Thumbnail.SAMPLES, (int) Json.number(spec, "samples"));
         assertEquals(Thumbnail.DIVISOR, (int) Json.number(spec, "divisor"));
         List<Object> weights = Json.array(spec, "luma_weights");
@@ -70,7 +70,7 @@ class ReuseTraceTest {
         assertEquals(ReuseConfig.POLICIES.size(), policies.size(), "one trace per policy");
         for (Object p : policies) {
             Map<String, Object> entry = Json.asObject(p);
-            ReuseConfig config = ReuseConfig.fromJson(Json.object(entry, "config"));
+            ReuseConfig config = ReuseConfig.fromJson(Json.obj(entry, "config"));
             FrameReuseScheduler scheduler = new FrameReuseScheduler(new FrameReuseScheduler.Detector() {
                 @Override
                 public List<Face> detect(RgbImage frame) {
