@@ -48,6 +48,9 @@ def main(argv: list[str]) -> int:
     found = problems(apk, badging, export, package)
     for line in found:
         print(f"android-check: APK: {line}", file=sys.stderr)
+    if found:
+        print("android-check: when the app's assets and exports/android disagree, run `make export TARGET=android` again",
+              file=sys.stderr)
     if not found:
         print(f"android-check: APK checked: models stored uncompressed and byte-identical to {export}, "
               "CAMERA permission, launcher activity")

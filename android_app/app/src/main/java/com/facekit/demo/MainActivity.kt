@@ -13,6 +13,7 @@ import android.widget.AdapterView
 import android.widget.ArrayAdapter
 import android.widget.Button
 import android.widget.Spinner
+import android.widget.TextView
 import android.widget.Toast
 import com.facekit.core.FrameReuseScheduler
 import com.facekit.core.RgbImage
@@ -36,7 +37,13 @@ class MainActivity : Activity(), CameraSource.Listener {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_main)
-        bundle = ModelBundle(this)
+        bundle = try {
+            ModelBundle(this)
+        } catch (e: Exception) { // a missing or malformed bundle: say what to do instead of crashing
+            setContentView(TextView(this).apply { text = "The model bundle cannot be read: ${e.message}\n" +
+                "Run `make export TARGET=android` and rebuild the app." })
+            return
+        }
         camera = CameraSource(this, this)
         preview = findViewById(R.id.preview) as TextureView
         overlay = findViewById(R.id.overlay) as OverlayView
@@ -70,8 +77,13 @@ class MainActivity : Activity(), CameraSource.Listener {
     /** A new engine and scheduler from the settings; a delegate that cannot run shows why and falls back to the CPU. */
     private fun rebuildEngine() {
         val model = bundle.variants[variant.selectedItemPosition]
-        val created = FaceEngine(bundle.manifest, bundle.map(model), Accelerator.values()[accelerator.selectedItemPosition],
-            THREAD_CHOICES[threads.selectedItemPosition])
+        val created = try {
+            FaceEngine(bundle.manifest, bundle.map(model), Accelerator.values()[accelerator.selectedItemPosition],
+                THREAD_CHOICES[threads.selectedItemPosition])
+        } catch (e: Exception) { // a model that fails its sha256 check or does not load even on the CPU
+            Toast.makeText(this, "${model.file}: ${e.message}", Toast.LENGTH_LONG).show()
+            return
+        }
         synchronized(lock) {
             engine?.close()
             engine = created
@@ -82,6 +94,9 @@ class MainActivity : Activity(), CameraSource.Listener {
 
     override fun onResume() {
         super.onResume()
+        if (!::camera.isInitialized) {
+            return
+        }
         if (checkSelfPermission(permission.CAMERA) != PackageManager.PERMISSION_GRANTED) {
             requestPermissions(arrayOf(permission.CAMERA), CAMERA_REQUEST)
             return
@@ -129,12 +144,16 @@ class MainActivity : Activity(), CameraSource.Listener {
     }
 
     override fun onPause() {
-        camera.close()
+        if (::camera.isInitialized) {
+            camera.close()
+        }
         super.onPause()
     }
 
     override fun onDestroy() {
-        camera.release()
+        if (::camera.isInitialized) {
+            camera.release()
+        }
         synchronized(lock) { engine?.close() }
         super.onDestroy()
     }
