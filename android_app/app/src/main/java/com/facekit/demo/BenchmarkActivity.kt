@@ -12,7 +12,7 @@ class BenchmarkActivity : Activity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_benchmark)
-        logView = findViewById(R.id.log) as TextView
+        logView = viewById(R.id.log)
         val folder = getExternalFilesDir(null) ?: filesDir
         val version = packageManager.getPackageInfo(packageName, 0).versionName ?: "unknown"
         Thread {

@@ -45,23 +45,23 @@ class MainActivity : Activity(), CameraSource.Listener {
             return
         }
         camera = CameraSource(this, this)
-        preview = findViewById(R.id.preview) as TextureView
-        overlay = findViewById(R.id.overlay) as OverlayView
+        preview = viewById(R.id.preview)
+        overlay = viewById(R.id.overlay)
         variant = choices(R.id.variant, bundle.variants.map { it.precision }, bundle.variants.size - 1)
         accelerator = choices(R.id.accelerator, Accelerator.values().map { it.label() }, Accelerator.CPU.ordinal)
         policy = choices(R.id.policy, ReuseConfig.POLICIES, ReuseConfig.POLICIES.indexOf(ReuseConfig.TRACKING))
         threads = choices(R.id.threads, THREAD_CHOICES.map { "$it threads" }, 1)
-        (findViewById(R.id.switch_camera) as Button).setOnClickListener {
+        viewById<Button>(R.id.switch_camera).setOnClickListener {
             front = !front
             startCamera()
         }
-        (findViewById(R.id.benchmark) as Button).setOnClickListener {
+        viewById<Button>(R.id.benchmark).setOnClickListener {
             startActivity(Intent(this, BenchmarkActivity::class.java))
         }
     }
 
     private fun choices(id: Int, labels: List<String>, selected: Int): Spinner {
-        val spinner = findViewById(id) as Spinner
+        val spinner = viewById<Spinner>(id)
         spinner.adapter = ArrayAdapter(this, android.R.layout.simple_spinner_dropdown_item, labels)
         spinner.setSelection(selected)
         spinner.onItemSelectedListener = object : AdapterView.OnItemSelectedListener {
@@ -113,9 +113,10 @@ class MainActivity : Activity(), CameraSource.Listener {
     }
 
     private fun startCamera() {
-        if (preview.isAvailable) {
+        val texture = preview.surfaceTexture
+        if (preview.isAvailable && texture != null) {
             fillPreview()
-            camera.open(front, preview.surfaceTexture)
+            camera.open(front, texture)
             return
         }
         preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
