@@ -64,9 +64,10 @@ public final class Manifest {
         AnchorSpec anchorSpec = new AnchorSpec((int) Json.number(a, "input_size"), strides, Json.number(a, "min_scale"),
                 Json.number(a, "max_scale"), Json.number(a, "offset"), Json.bool(a, "interpolated_scale"));
         int count = (int) Json.number(a, "count");
-        if (anchorSpec.centres().length / 2 != count) {
-            throw new IllegalArgumentException("the anchors spec gives " + anchorSpec.centres().length / 2
-                    + " anchors but the manifest says " + count);
+        int generated = anchorSpec.centres().length / 2;
+        if (generated != count) {
+            throw new IllegalArgumentException("the anchors spec gives " + generated + " anchors but the manifest says "
+                    + count);
         }
 
         Map<String, Object> d = Json.obj(root, "decode");
