@@ -170,7 +170,8 @@ class MainActivity : Activity(), CameraSource.Listener {
         val stages = if (decision.ranModel) "pre %.1f  infer %.1f  post %.1f ms".format(t.preMs, t.inferMs, t.postMs)
         else "reused (${decision.reason})"
         val status = listOf("${current.accelerator.label()}  ${bundle.variants[variant.selectedItemPosition].precision}",
-            stages, "frame %.1f ms (camera image to faces)".format(nanosToMs(System.nanoTime() - acquiredNanos)))
+            stages, "frame %.1f ms (camera image to faces)".format(nanosToMs(System.nanoTime() - acquiredNanos))) +
+            listOfNotNull(current.fallback)
         runOnUiThread { overlay.show(decision.faces, frame.width, frame.height, mirrored, status) }
     }
 
