@@ -10,13 +10,20 @@ from exporter.commands.bench import main
 from exporter.paths import REPO_ROOT
 
 
+def test_a_missing_host_report_is_reported_before_anything_runs(tmp_path, capsys):
+    assert main(["--adb", "--out", str(tmp_path)]) == 1
+    assert "run `make bench` first" in capsys.readouterr().err
+
+
 def test_adb_missing_is_reported(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no adb
+    (tmp_path / "report.json").write_text("{}")
+    monkeypatch.setenv("PATH", str(tmp_path))  # a folder without adb
     assert main(["--adb", "--out", str(tmp_path)]) == 1
     assert "adb is not installed" in capsys.readouterr().err
 
 
 def test_no_phone_is_reported(tmp_path, monkeypatch, capsys):
+    (tmp_path / "report.json").write_text("{}")
     fake = tmp_path / "adb"
     fake.write_text("#!/bin/sh\necho 'List of devices attached'\necho\n")
     fake.chmod(0o755)

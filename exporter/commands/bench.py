@@ -55,11 +55,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _adb(adb: str, *args: str) -> subprocess.CompletedProcess:
+    """One adb command, its output captured."""
     return subprocess.run([adb, *args], capture_output=True, text=True, check=False)
 
 
 def bench_on_phone(report_dir: Path) -> int:
     """Start the Android app's benchmark mode over adb, wait for its report, pull it and import it."""
+    if not (report_dir / "report.json").is_file():
+        print(f"facekit bench --adb: no host report in {report_dir} to compare with; run `make bench` first (or pass --out)",
+              file=sys.stderr)
+        return 1
     adb = shutil.which("adb")
     if adb is None:
         print("facekit bench --adb: adb is not installed; install Android's platform-tools, connect a phone with USB "
