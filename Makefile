@@ -12,6 +12,8 @@ CHECKPOINT ?= $(SHIPPED)
 PIP     := $(PY) -m pip install -q --disable-pip-version-check
 
 BENCH_ARGS ?=
+# --data only when DATA is given: without it, export uses ../shared/datasets when present, else its built-in set.
+DATA_OPTION := $(if $(filter command line environment,$(origin DATA)),--data $(DATA))
 
 .PHONY: help setup assets test android-check export bench train eval detect clean-venv
 
@@ -47,7 +49,7 @@ android-check: assets
 	FACEKIT_EXPORT="$(FACEKIT) export --target android --checkpoint $(CHECKPOINT) --data $(DATA)" bash android_app/tools/android_check.sh
 
 export: assets
-	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) --data $(DATA)
+	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) $(DATA_OPTION)
 
 bench: assets
 	$(FACEKIT) bench --data $(DATA) --checkpoint $(CHECKPOINT) $(BENCH_ARGS)

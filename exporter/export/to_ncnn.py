@@ -14,9 +14,10 @@ import numpy as np
 import onnxruntime as ort
 
 from exporter.export.artifacts import Artifact, converter_args, write_report
-from exporter.spec import FACEKIT, OUTPUT_NAMES
+from exporter.export.formats import FORMATS
 from exporter.ncnn_net import NcnnRunner
 from exporter.runner import nchw_input
+from exporter.spec import FACEKIT, OUTPUT_NAMES
 
 # The pnnx executable ships inside the pnnx package (importing the package would also import torch).
 PNNX = Path(importlib.util.find_spec("pnnx").origin).with_name("pnnx")
@@ -70,7 +71,8 @@ def map_outputs(runner: NcnnRunner, session: ort.InferenceSession) -> tuple[dict
 def convert(onnx_path: Path, out: Path, precision: str, session: ort.InferenceSession) -> Artifact:
     """Write facekit_<precision>.ncnn.param/.bin, confirm its blob mapping and describe it."""
     fp16 = precision == "fp16"
-    param, weights = out / f"facekit_{precision}.ncnn.param", out / f"facekit_{precision}.ncnn.bin"
+    param = out / FORMATS["ncnn"].artifact_name(precision)
+    weights = param.with_suffix(".bin")
     run_pnnx(onnx_path, param, weights, fp16)
     channels, height, width = session.get_inputs()[0].shape[1:]
     spec = FACEKIT.input
