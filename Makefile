@@ -46,7 +46,7 @@ test: assets
 
 # Exports TARGET=android first when the app's assets are missing; skips with a reason when ../shared/android is absent.
 android-check: assets
-	FACEKIT_EXPORT="$(FACEKIT) export --target android --checkpoint $(CHECKPOINT) --data $(DATA)" bash android_app/tools/android_check.sh
+	FACEKIT_EXPORT="$(FACEKIT) export --target android --checkpoint $(CHECKPOINT) $(DATA_OPTION)" bash android_app/tools/android_check.sh
 
 export: assets
 	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) $(DATA_OPTION)
