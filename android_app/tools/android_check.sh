@@ -77,14 +77,15 @@ javac --release 8 -Xlint:all,-options -Werror -d "$OUT/classes/core" $(find "$AP
 javac -d "$OUT/classes/core-test" -cp "$OUT/classes/core:$JUNIT" $(find "$APP/core/src/test/java" -name '*.java')
 say "core compiled; running its JUnit 5 tests against $GOLDEN"
 set +e
-java -Dfacekit.golden="$GOLDEN" -jar "$JUNIT" --class-path "$OUT/classes/core:$OUT/classes/core-test" --scan-class-path \
+java -Dfacekit.golden="$GOLDEN" -Dfacekit.manifest="$ASSETS/manifest.json" -jar "$JUNIT" --class-path "$OUT/classes/core:$OUT/classes/core-test" --scan-class-path \
     --fail-if-no-tests --disable-banner --disable-ansi-colors --details=summary > "$OUT/junit.txt" 2>&1
 junit_status=$?
 set -e
 passed=$(sed -n 's/^\[ *\([0-9]*\) tests successful *\]$/\1/p' "$OUT/junit.txt")
 failed=$(sed -n 's/^\[ *\([0-9]*\) tests failed *\]$/\1/p' "$OUT/junit.txt")
 if [ "$junit_status" != 0 ]; then grep -E 'MethodSource|=>' "$OUT/junit.txt" | head -40 >&2 || cat "$OUT/junit.txt" >&2; fi
-echo "${passed:-0} passed, ${failed:-0} failed"
+skipped=$(sed -n 's/^\[ *\([0-9]*\) tests skipped *\]$/\1/p' "$OUT/junit.txt")
+echo "${passed:-0} passed, ${failed:-0} failed$([ "${skipped:-0}" = 0 ] || echo ", $skipped skipped")"
 [ "$junit_status" = 0 ] || fail "core tests (full output in $OUT/junit.txt)"
 
 # --- resources and manifest: aapt2 links them against android.jar (the models stored uncompressed: -0 tflite) ---

@@ -3,7 +3,11 @@ package com.facekit.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import org.junit.jupiter.api.Test;
 
 /** Reading the manifest's constants, and clear errors for broken ones. */
@@ -22,6 +26,24 @@ class ManifestTest {
         assertEquals(contract.anchorCount, contract.anchors.centres().length / 2);
         assertEquals(6, contract.keypoints.size());
         assertTrue(contract.outputNames.contains("regressors"));
+    }
+
+    @Test
+    void readsTheExportedManifestTheAppBundles() throws Exception {
+        String path = System.getProperty("facekit.manifest");
+        assumeTrue(path != null, "no exported manifest given (android_check.sh passes the app's assets/manifest.json)");
+        Manifest manifest = Manifest.parse(new String(Files.readAllBytes(new File(path).toPath()), StandardCharsets.UTF_8));
+        Manifest contract = Manifest.parse(Golden.text("contract.json"));
+        assertEquals(contract.input.size, manifest.input.size);
+        assertEquals(contract.input.mean, manifest.input.mean);
+        assertEquals(contract.input.std, manifest.input.std);
+        assertEquals(contract.anchorCount, manifest.anchorCount);
+        assertEquals(contract.outputNames, manifest.outputNames);
+        assertEquals(contract.keypoints, manifest.keypoints);
+        assertTrue(manifest.models("tflite").size() > 0, "the manifest lists TFLite models");
+        for (Manifest.Model model : manifest.models("tflite")) {
+            assertTrue(new File(new File(path).getParentFile(), model.file).isFile(), model.file + " is installed beside it");
+        }
     }
 
     @Test
