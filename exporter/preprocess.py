@@ -109,12 +109,3 @@ def letterbox(image_rgb: np.ndarray, size: int = 128) -> tuple[np.ndarray, Lette
 def to_nchw(batch_nhwc: np.ndarray) -> np.ndarray:
     """(N, H, W, C) -> contiguous (N, C, H, W)."""
     return np.ascontiguousarray(batch_nhwc.transpose(0, 3, 1, 2))
-
-
-def read_rgb(path) -> np.ndarray:
-    """Read an image file as HxWx3 uint8 RGB; raise ValueError naming the file if it cannot be decoded."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError(f"cannot decode image {path}: not a readable JPEG/PNG/BMP/WebP file")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

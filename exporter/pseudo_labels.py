@@ -8,22 +8,31 @@ is atomic (temp file + os.replace).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
 
 from tqdm import tqdm
 
-from exporter.atomic import atomic_write
+from exporter.jsonio import KB, JsonFileError, load_json, write_json
 from exporter.paths import cache_root
-from exporter.postprocess import DecodeConfig, Face
-from exporter.preprocess import read_rgb
+from exporter.postprocess import NUM_KEYPOINTS, DecodeConfig, Face
+from exporter.image_io import read_rgb
 from exporter.teachers import BlazeFaceTeacher
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._=-]+$")
 _CHUNK = 1 << 20
+MAX_ENTRY_BYTES = 256 * KB  # one image's or frame's teacher output is a few KB
+T = TypeVar("T")
+
+
+def _as_is(stored: Any) -> Any:
+    """The stored result unchanged."""
+    return stored
 
 
 def content_sha1(source: bytes | Path) -> str:
@@ -55,18 +64,27 @@ class PseudoLabelCache:
         name = digest if frame is None else f"{digest}-f{int(frame)}"
         return self.folder / digest[:2] / f"{name}.json"
 
-    def get_or_compute(
-        self, key: bytes | str | Path, compute: Callable[[], dict], frame: int | None = None
-    ) -> dict:
-        """Stored result for this content if present, else compute(), store it atomically and return it."""
+    def get_or_compute(self, key: bytes | str | Path, compute: Callable[[], dict], frame: int | None = None,
+                       parse: Callable[[Any], T] = _as_is) -> T:
+        """parse(stored result) for this content if present and well-formed, else compute(), store it atomically
+        and return parse(it). A damaged or wrong-shape entry (parse raises) is rebuilt, never fatal."""
         path = self.path_for(key, frame)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            pass
+            return parse(load_json(path, max_bytes=MAX_ENTRY_BYTES, what="pseudo-label cache entry"))
+        except (JsonFileError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+            pass  # missing, damaged or of another shape: rebuild it
         result = compute()
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8"))
-        return result
+        write_json(path, result, indent=None)
+        return parse(result)
+
+
+def _faces(stored: dict) -> list[Face]:
+    """The faces of a stored BlazeFace result; ValueError when any has the wrong shape."""
+    faces = [Face.from_dict(face) for face in stored["faces"]]
+    for face in faces:
+        if face.box.shape != (4,) or face.keypoints.shape != (NUM_KEYPOINTS, 2) or not np.isfinite(face.box).all():
+            raise ValueError("stored face of the wrong shape")
+    return faces
 
 
 def blazeface_teacher_id(teacher: BlazeFaceTeacher, config: DecodeConfig = DecodeConfig()) -> str:
@@ -94,14 +112,12 @@ def blazeface_labels(
     bar = tqdm([Path(p) for p in paths], desc=f"BlazeFace {teacher.variant} labels", unit="img", disable=not progress)
     for path in bar:
         try:
-            result = cache.get_or_compute(
-                path, lambda: {"faces": [face.to_dict() for face in teacher.detect(read_rgb(path), config)]}
+            labels[path] = cache.get_or_compute(
+                path, lambda: {"faces": [face.to_dict() for face in teacher.detect(read_rgb(path), config)]}, parse=_faces
             )
         except (OSError, ValueError) as error:
             skipped.append(f"{path} ({error})")
             bar.set_postfix(skipped=len(skipped))
-            continue
-        labels[path] = [Face.from_dict(face) for face in result["faces"]]
     if skipped:
         warnings.warn(
             f"skipped {len(skipped)} unreadable of {len(skipped) + len(labels)} files; fix or remove them: "

@@ -19,7 +19,6 @@ A point p of that frame lands at size * (padding + p) / (1 + 2 * padding) in the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,6 +29,7 @@ import onnxruntime as ort
 
 from exporter.assets import ASSETS, asset_path
 from exporter.detector import Detector
+from exporter.jsonio import KB, load_json
 from exporter.postprocess import DecodeConfig, Face
 from exporter.preprocess import LETTERBOX_VERSION
 from exporter.runner import litert_runner
@@ -166,7 +166,7 @@ class AgeGenderTeacher:
     """dlib's age predictor and gender classifier (CC0, as ONNX) in onnxruntime, per their manifest."""
 
     def __init__(self, cache: Path | None = None) -> None:
-        manifest = json.loads(asset_path("age_gender_manifest.json", cache).read_text(encoding="utf-8"))
+        manifest = load_json(asset_path("age_gender_manifest.json", cache), max_bytes=64 * KB, what="age/gender model manifest")
         runtime = manifest["runtime"]
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(runtime["intra_op_num_threads"])

@@ -16,7 +16,8 @@ import pytest
 from exporter.commands import golden as golden_command
 from exporter.commands.golden import GOLDEN_DIR
 from exporter.export.contract import CASES, INDEX, check_reference, read_outputs
-from exporter.preprocess import halvings, read_rgb
+from exporter.image_io import read_rgb
+from exporter.preprocess import halvings
 
 INDEX_DATA = json.loads((GOLDEN_DIR / INDEX).read_text())
 

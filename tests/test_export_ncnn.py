@@ -12,7 +12,8 @@ from exporter.export.artifacts import read_report
 from exporter.spec import OUTPUT_NAMES
 from exporter.ncnn_net import NcnnRunner
 from exporter.model import build_model
-from exporter.preprocess import letterbox, read_rgb, to_nchw
+from exporter.image_io import read_rgb
+from exporter.preprocess import letterbox, to_nchw
 from exporter.spec import FACEKIT
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")

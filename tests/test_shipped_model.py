@@ -14,7 +14,7 @@ from exporter.eval.scores import score_utkface
 from exporter.metrics import box_iou
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, WEIGHTS_DIR
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 from exporter.teachers import BlazeFaceTeacher
 from exporter.data.layout import load_splits
 

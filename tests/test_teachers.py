@@ -7,7 +7,7 @@ import pytest
 
 from exporter.assets import ensure_assets
 from exporter.postprocess import Face
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip, whole_crop_chip
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import itertools
 import re
 from datetime import datetime
 from functools import lru_cache
@@ -13,11 +13,14 @@ import jsonschema
 
 from exporter.atomic import atomic_write
 from exporter.bench.latency import MEDIAPIPE
+from exporter.jsonio import MB, JsonFileError, dump_json, load_json
 
 SCHEMA_ID = "facekit-phone-bench/1"
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "phone_bench.schema.json"
 SCHEMA_SHOWN = "exporter/schemas/phone_bench.schema.json"
 MAX_SHOWN = 5
+MAX_REPORT_BYTES = 1 * MB  # a report of every backend, delegate and thread count is about 20 KB
+MAX_SLUG = 60  # characters of the device name kept in the stored file's name
 STAGES = ("pre_ms", "infer_ms", "post_ms")
 FIX_HINT = ("Write it again with the FaceKit sample app or fix the field; "
             f"the schema is {SCHEMA_SHOWN}")
@@ -30,7 +33,7 @@ class PhoneReportError(ValueError):
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
     """The schema's validator (loaded once)."""
-    schema = json.loads(SCHEMA_FILE.read_text())
+    schema = load_json(SCHEMA_FILE, max_bytes=MAX_REPORT_BYTES, what="JSON schema")
     return jsonschema.Draft202012Validator(schema)  # "created" is checked in Python, whatever is installed
 
 
@@ -73,11 +76,6 @@ def _fail(path: Path, problems: list[tuple[list, str]]) -> None:
                            + "\n".join(lines) + f"\n{FIX_HINT}")
 
 
-def _reject_constant(name: str) -> float:
-    """JSON has no NaN or Infinity; refuse them."""
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _semantic_problems(report: dict) -> list[tuple[list, str]]:
     """Checks the schema cannot express: date-time, p90 >= median, model_runs <= frames, unique rows."""
     problems: list[tuple[list, str]] = []
@@ -106,27 +104,16 @@ def _semantic_problems(report: dict) -> list[tuple[list, str]]:
 
 def load_phone_report(path: Path) -> dict:
     """Read and validate a phone report; raise PhoneReportError saying what is wrong, where, and what to do."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise PhoneReportError(f"{path}: cannot read the phone report ({reason}).\n"
-                               "Check the path, or copy the file again from the phone "
-                               "(the FaceKit sample app writes it)") from e
-    try:
-        report = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise PhoneReportError(f"{path}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg} "
-                               "(a truncated or edited file?).\n" + FIX_HINT) from e
-    except ValueError as e:
-        raise PhoneReportError(f"{path}: not valid JSON: {e}.\n{FIX_HINT}") from e
+        report = load_json(path, max_bytes=MAX_REPORT_BYTES, what="phone report")
+    except JsonFileError as e:
+        raise PhoneReportError(f"{e}.\n{FIX_HINT}") from None
     errors = list(_validator().iter_errors(report))
     if errors:
-        _fail(path, [(_error_path(e), e.message) for e in errors])
+        _fail(Path(path), [(_error_path(e), e.message) for e in errors])
     problems = _semantic_problems(report)
     if problems:
-        _fail(path, problems)
+        _fail(Path(path), problems)
     return report
 
 
@@ -190,16 +177,24 @@ def render_comparison(host: dict, phone: dict) -> str:
 
 
 def _slug(text: str) -> str:
-    """Lower-case letters and digits joined by single dashes ('phone' when nothing is left)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "phone"
+    """Lower-case letters and digits joined by single dashes, at most MAX_SLUG characters ('phone' when nothing is left)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:MAX_SLUG].strip("-") or "phone"
 
 
 def store_phone_report(report_dir: Path, phone: dict) -> Path:
-    """Write the report to report_dir/phones/<device-slug>-<created date>.json atomically; return the path."""
+    """Write the report to report_dir/phones/<device-slug>-<created date>[-N].json atomically; return the path.
+
+    The same report imported again lands on its earlier file; another report whose name and date clean to the
+    same file name gets the next free -N, so no report overwrites another.
+    """
     folder = Path(report_dir) / "phones"
     folder.mkdir(parents=True, exist_ok=True)
     date = datetime.fromisoformat(phone["created"].upper().replace(" ", "T")).date().isoformat()
-    target = folder / f"{_slug(phone['device']['model'])}-{date}.json"
-    text = json.dumps(phone, indent=2, ensure_ascii=False) + "\n"
+    text = dump_json(phone, indent=2)
+    stem = f"{_slug(phone['device']['model'])}-{date}"
+    for n in itertools.count(1):
+        target = folder / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
+        if not target.exists() or target.read_text(encoding="utf-8", errors="replace") == text:
+            break
     atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return target

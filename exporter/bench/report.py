@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,10 +9,12 @@ from pathlib import Path
 import jsonschema
 
 from exporter.bench.latency import MEDIAPIPE
-from exporter.export.bundle import swap_into_place, write_json
+from exporter.export.bundle import swap_into_place
+from exporter.jsonio import MB, load_json, write_json
 
 SCHEMA_ID = "facekit-bench/1"
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "bench_report.schema.json"
+MAX_HOST_REPORT_BYTES = 8 * MB  # make bench writes about 100 KB
 REUSE_POLICY = "motion-gated+tracking"
 
 
@@ -41,7 +42,7 @@ def _target(name: str, value: float, comparison: str, limit: float) -> dict:
 
 def validate(report: dict) -> None:
     """Raise jsonschema.ValidationError when the report breaks its schema."""
-    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    jsonschema.validate(report, load_json(SCHEMA_FILE, max_bytes=MAX_HOST_REPORT_BYTES, what="JSON schema"))
 
 
 def _ms(stat: dict) -> str:

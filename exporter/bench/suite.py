@@ -31,7 +31,7 @@ from exporter.checkpoint import load_model
 from exporter.data.media import is_video
 from exporter.data.splits import evenly
 from exporter.export.bundle import load_bundle, sha256_of
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 
 LATENCY_PHOTO = "obama.jpg"  # a fetched sample photo (640x480 class), timed through the whole pipeline
 VERSIONED = ("ai-edge-litert", "onnxruntime", "ncnn", "torch", "numpy", "opencv-python-headless")

@@ -7,7 +7,6 @@ benchmark report written by a sample app on a phone and shows it beside the host
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -18,9 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from exporter.bench.phone import PhoneReportError, load_phone_report, render_comparison, store_phone_report
-from exporter.bench.report import write_report
+import jsonschema
+
+from exporter.bench.report import MAX_HOST_REPORT_BYTES, validate, write_report
 from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
+from exporter.assets import AssetError
+from exporter.atomic import check_writable_folder
 from exporter.checkpoint import CheckpointError
+from exporter.jsonio import JsonFileError, load_json
 from exporter.export.formats import ExportOptionError
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed, export
@@ -105,11 +109,23 @@ def import_phone_report(path: Path, report_dir: Path) -> int:
         return 1
     try:
         phone = load_phone_report(path)
+        host = load_json(host_file, max_bytes=MAX_HOST_REPORT_BYTES, what="host benchmark report")
+        validate(host)
+        stored = store_phone_report(report_dir, phone)
     except PhoneReportError as error:
         print(f"facekit bench: {error}", file=sys.stderr)
         return 1
-    print(render_comparison(json.loads(host_file.read_text()), phone))
-    print(f"stored as {store_phone_report(report_dir, phone)}")
+    except (JsonFileError, jsonschema.ValidationError) as error:
+        reason = error.message if isinstance(error, jsonschema.ValidationError) else str(error)
+        print(f"facekit bench: the host report {host_file} is damaged ({reason[:300]}); "
+              "run `make bench` again to rewrite it", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"facekit bench: cannot store the phone report in {report_dir}/phones: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
+    print(render_comparison(host, phone))
+    print(f"stored as {stored}")
     return 0
 
 
@@ -127,8 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["reuse_threads"] = min(args.threads)
     try:
         settings = replace(settings, **overrides)
-        if min(settings.threads) < 1 or settings.runs < 1:
-            raise ValueError("--runs and --threads must be at least 1")
+        if min(settings.threads) < 1 or settings.runs < 1 or (settings.max_frames is not None and settings.max_frames < 1):
+            raise ValueError("--runs, --threads and --max-frames must be at least 1")
+        check_writable_folder(args.out.parent, "--out's parent")
+        if args.out.exists() and not args.out.is_dir():
+            raise ValueError(f"--out {args.out} is a file, not a folder; pass a folder")
         root = args.data or data_root()
         has_data = root.is_dir()
         videos = find_videos(args.videos or ([root / "videos"] if (root / "videos").is_dir() else []))
@@ -140,8 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             export("all", args.checkpoint, root if has_data else None, args.exports.parent, app_root=None)
         report = run_bench(settings, args.exports, args.checkpoint, root if has_data else None, videos, command_line())
         folder = write_report(report, args.out)
-    except (ValueError, FileNotFoundError, CheckpointError, ExportOptionError, ExportDataError, ExportFailed) as error:
+    except (ValueError, FileNotFoundError, CheckpointError, ExportOptionError, ExportDataError, ExportFailed,
+            AssetError) as error:
         print(f"facekit bench: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"facekit bench: {error.strerror or error}{f': {error.filename}' if error.filename else ''}",
+              file=sys.stderr)
         return 1
     print((folder / "summary.md").read_text())
     print(f"report: {folder}/report.json, summary.md, latency.png" + (", reuse.png" if report["reuse"] else ""))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from exporter.assets import AssetError
+from exporter.atomic import check_writable_folder
 from exporter.checkpoint import CheckpointError, load_model
+from exporter.jsonio import dump_json
 from exporter.eval.suite import evaluate_all
 from exporter.model.summary import summarize
 from exporter.eval.model_card import build_card, write_card
@@ -28,19 +30,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--video-every", type=int, default=10, help="score every Nth frame of the validation videos")
     p.add_argument("--utk-limit", type=int, default=None, help="score at most N UTKFace validation crops")
     p.add_argument("--train-command", default="make train", help="how the checkpoint was made (for the card)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for name, value in (("--video-every", args.video_every), ("--utk-limit", args.utk_limit)):
+        if value is not None and value < 1:
+            p.error(f"{name} must be at least 1, got {value}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the metrics as JSON; write the card when asked."""
     args = parse_args(argv)
     try:
+        if args.card:
+            check_writable_folder(args.card, "--card")
         model, payload = load_model(args.checkpoint)
         metrics = evaluate_all(model, args.data or data_root(), not args.no_teachers, args.video_every, args.utk_limit)
-    except (CheckpointError, DatasetLayoutError) as error:
+    except (CheckpointError, DatasetLayoutError, AssetError, ValueError, OSError) as error:
         print(f"facekit eval: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(metrics, indent=1))
+    print(dump_json(metrics), end="")
     if args.card:
         shown = Path(os.path.relpath(args.checkpoint.resolve()))
         folded = summarize(copy.deepcopy(model).fold_batchnorm()).parameters

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from exporter.assets import AssetError
 from exporter.checkpoint import CheckpointError
 from exporter.export.formats import PRECISIONS, TARGETS, ExportOptionError, formats_for
 from exporter.export.images import ExportDataError
@@ -32,13 +34,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when every artifact was exported and verified (or checked as far as the host allows)."""
     args = parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _stop)  # so that a killed export still removes its temporary folders
     try:
         formats_for(args.target)  # unknown targets fail before any work
         default_data = data_root()
         export(args.target, args.checkpoint, args.data or (default_data if default_data.is_dir() else None), args.out,
                args.precision,
                None if args.no_install else REPO_ROOT)
-    except (ExportOptionError, CheckpointError, ExportDataError, ExportFailed) as error:
+    except (ExportOptionError, CheckpointError, ExportDataError, ExportFailed, AssetError, ValueError) as error:
         print(f"facekit export: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        print(f"facekit export: {error.strerror or error}{f': {error.filename}' if error.filename else ''}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facekit export: interrupted; the previous bundle is untouched and temporary files were removed",
+              file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM: unwind like Ctrl-C, so that every clean-up runs."""
+    raise KeyboardInterrupt

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from exporter.checkpoint import read_checkpoint, write_payload
+from exporter.checkpoint import CheckpointError, read_checkpoint, write_payload
+from exporter.atomic import check_writable_folder
 from exporter.model.registry import MODEL_VARIANTS
 from exporter.paths import data_root
 from exporter.train.config import TrainConfig
@@ -40,20 +41,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run training; exit 1 with a clear message on a bad dataset layout."""
     args = parse_args(argv)
-    config = TrainConfig(
-        data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
-        batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
-        distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,
-    )
     try:
+        config = TrainConfig(
+            data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
+            batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
+            distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,
+        )
+        check_writable_folder(args.out, "--out")
+        if args.ship:
+            if args.ship.is_dir():
+                raise ValueError(f"--ship {args.ship} is a folder; pass the checkpoint file to write, e.g. {args.ship}/model.pt")
+            check_writable_folder(args.ship.parent, "--ship's folder")
+        if args.resume and (args.out / "last.pt").exists():
+            read_checkpoint(args.out / "last.pt")  # a bad file fails now, not after the data is loaded
         trainer = Trainer(config)
-    except (DatasetLayoutError, ValueError) as error:
+        trainer.run(resume=args.resume)
+        if args.ship:
+            ship(Path(args.out) / "best.pt", args.ship)
+            print(f"shipped the best checkpoint to {args.ship}")
+    except (DatasetLayoutError, ValueError, CheckpointError, OSError) as error:
         print(f"facekit train: {error}", file=sys.stderr)
         return 1
-    trainer.run(resume=args.resume)
-    if args.ship:
-        ship(Path(args.out) / "best.pt", args.ship)
-        print(f"shipped the best checkpoint to {args.ship}")
     return 0
 
 

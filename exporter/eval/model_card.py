@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.atomic import atomic_write
+from exporter.jsonio import write_json
 
 DATA_TERMS = {
     "utkface": "UTKFace (Zhang, Song, Qi, CVPR 2017): released for non-commercial research only; image copyright "
@@ -187,7 +188,7 @@ def write_card(card: dict, folder: Path) -> list[Path]:
     """model_card.json, MODEL_CARD.md and training_curves.png in folder (each written atomically)."""
     folder = Path(folder)
     paths = [folder / "model_card.json", folder / "MODEL_CARD.md"]
-    atomic_write(paths[0], lambda tmp: tmp.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8"))
+    write_json(paths[0], card)
     atomic_write(paths[1], lambda tmp: tmp.write_text(render_markdown(card), encoding="utf-8"))
     if card["training"]["history"]:
         paths.append(folder / "training_curves.png")

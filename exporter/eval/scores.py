@@ -9,12 +9,13 @@ from typing import Callable, Protocol
 import numpy as np
 from tqdm import tqdm
 
+from exporter.data.layout import DatasetLayoutError
 from exporter.data.media import iter_frames
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
 from exporter.metrics import DetectionAccumulator, age_mae, filter_by_min_size, gender_accuracy, precision_recall_at
 from exporter.postprocess import DecodeConfig, Face
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 
 AP_SCORE_THRESHOLD = 0.05  # detections kept for AP curves (the operating threshold is DecodeConfig's)
 LARGE_FACE_FRACTION = 0.10  # "large" faces: at least 10% of the image's longer side
@@ -53,6 +54,9 @@ def score_utkface(detector: FaceDetector, records: list[UtkRecord], progress: bo
         females.append(best.female)
         true_age.append(rec.age)
         true_gender.append(rec.gender)
+    if records and not true_age:
+        raise DatasetLayoutError(f"none of the {len(records)} UTKFace crops to score could be read (the first is "
+                                 f"{records[0].path}); replace the damaged files or point --data at another folder")
     return AttributeScores(
         age_mae(np.array(ages), np.array(true_age)),
         gender_accuracy(np.array(females), np.array(true_gender)),

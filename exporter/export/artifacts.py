@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from exporter.jsonio import MB, load_json, write_json
 
 
 
@@ -28,15 +29,13 @@ def report_path(out_dir: Path, format_name: str) -> Path:
 
 def write_report(out_dir: Path, format_name: str, artifacts: list[Artifact], seconds: float) -> Path:
     """Write the report of one converter run."""
-    path = report_path(out_dir, format_name)
-    path.write_text(json.dumps({"format": format_name, "seconds": round(seconds, 2),
-                                "artifacts": [asdict(a) for a in artifacts]}, indent=1))
-    return path
+    return write_json(report_path(out_dir, format_name), {"format": format_name, "seconds": round(seconds, 2),
+                                                          "artifacts": [asdict(a) for a in artifacts]})
 
 
 def read_report(out_dir: Path, format_name: str) -> tuple[list[Artifact], float]:
     """Artifacts and conversion seconds from a converter's report."""
-    data = json.loads(report_path(out_dir, format_name).read_text())
+    data = load_json(report_path(out_dir, format_name), max_bytes=MB, what=f"{format_name} converter report")
     return [Artifact(**a) for a in data["artifacts"]], float(data["seconds"])
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from exporter.assets import asset_path
-from exporter.preprocess import letterbox, read_rgb
+from exporter.image_io import read_rgb
+from exporter.preprocess import letterbox
 
 CALIBRATION_FACES = ("obama.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg")
 VERIFICATION_FACES = ("obama2.jpg", "astronaut.png")

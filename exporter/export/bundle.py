@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -12,12 +11,16 @@ from pathlib import Path
 
 import jsonschema
 
+from exporter.atomic import use_umask
 from exporter.export.artifacts import Artifact
 from exporter.export.metadata import describe, model_spec
 from exporter.export.verify import THRESHOLDS
+from exporter.jsonio import MB, JsonFileError, load_json, write_json
 from exporter.paths import PACKAGE_DIR, REPO_ROOT
 
 MANIFEST_SCHEMA = PACKAGE_DIR / "schemas" / "manifest.schema.json"
+MAX_MANIFEST_BYTES = 4 * MB  # a manifest of every format is about 30 KB
+INSTALL_STAGING = ".facekit-install-"
 
 
 def sha256_of(path: Path) -> str:
@@ -64,7 +67,7 @@ def _shown(path: Path) -> str:
 
 def validate_manifest(manifest: dict) -> None:
     """Raise jsonschema.ValidationError when the manifest breaks its schema."""
-    jsonschema.validate(manifest, json.loads(MANIFEST_SCHEMA.read_text()))
+    jsonschema.validate(manifest, load_json(MANIFEST_SCHEMA, max_bytes=MAX_MANIFEST_BYTES, what="JSON schema"))
 
 
 def load_bundle(folder: Path) -> tuple[dict, list[Artifact]]:
@@ -72,20 +75,25 @@ def load_bundle(folder: Path) -> tuple[dict, list[Artifact]]:
     path = Path(folder) / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run `make export TARGET=all` first")
-    manifest = json.loads(path.read_text())
-    validate_manifest(manifest)
+    try:
+        manifest = load_json(path, max_bytes=MAX_MANIFEST_BYTES, what="export manifest")
+        validate_manifest(manifest)
+    except (JsonFileError, jsonschema.ValidationError) as e:
+        reason = e.message if isinstance(e, jsonschema.ValidationError) else str(e)
+        raise ValueError(f"{path} is damaged ({reason[:300]}); export again with `make export TARGET=all`") from None
     artifacts = [Artifact(m["format"], m["precision"], m["file"], list(m["files"]), m["io"], m["checks"])
                  for m in manifest["models"]]
     return manifest, artifacts
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Pretty JSON with a final newline."""
-    Path(path).write_text(json.dumps(data, indent=1) + "\n")
-
-
 def swap_into_place(staging: Path, final: Path) -> None:
-    """Replace `final` with `staging` by renames (same filesystem); the old bundle survives any failure before."""
+    """Replace the folder `final` with `staging` by renames (same filesystem); the old one survives any failure before.
+
+    `staging` (made by mkdtemp, mode 0700) gets the mode the user's umask gives new folders.
+    """
+    if final.exists() and not final.is_dir():
+        raise FileExistsError(f"{final} is a file, not a folder; move it away or choose another output folder")
+    use_umask(staging)
     old = None
     if final.exists():
         old = final.with_name(f".old-{final.name}-{os.getpid()}")
@@ -101,20 +109,31 @@ def swap_into_place(staging: Path, final: Path) -> None:
 
 
 def install(files: list[Path], destination: Path, manifest: Path) -> list[Path]:
-    """Copy the files into an app folder, each via a temporary file + rename; the manifest goes last."""
+    """Install the files and the manifest into an app folder as a set; returns the installed paths.
+
+    Everything is first copied into a staging folder inside `destination` (an interruption there leaves the
+    previous set whole, and the next install removes the leftover); then the old manifest is removed, each file
+    renamed into place and the new manifest renamed in last. So an app never finds a manifest beside model files
+    it does not describe: either the whole old set, the whole new set, or no manifest at all.
+    """
     destination.mkdir(parents=True, exist_ok=True)
-    installed = []
-    for source in [*files, manifest]:
-        target = destination / source.name
-        tmp = Path(tempfile.mkdtemp(dir=destination, prefix=f".{source.name}."))
-        try:
-            staged = tmp / source.name
-            (shutil.copytree if source.is_dir() else shutil.copy2)(source, staged)
+    for leftover in destination.glob(f"{INSTALL_STAGING}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(dir=destination, prefix=INSTALL_STAGING))
+    try:
+        for source in [*files, manifest]:
+            (shutil.copytree if source.is_dir() else shutil.copy2)(source, staging / source.name)
+        installed_manifest = destination / manifest.name
+        installed_manifest.unlink(missing_ok=True)
+        installed = []
+        for source in files:
+            target = destination / source.name
             if target.is_dir():
-                swap_into_place(staged, target)
+                swap_into_place(staging / source.name, target)
             else:
-                os.replace(staged, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        installed.append(target)
-    return installed
+                os.replace(staging / source.name, target)
+            installed.append(target)
+        os.replace(staging / manifest.name, installed_manifest)
+        return [*installed, installed_manifest]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -12,7 +12,6 @@ checkpoint's into tests/golden, and tests compare today's reference code with th
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,8 +22,10 @@ from exporter.assets import asset_path
 from exporter.data.types import KEYPOINT_NAMES
 from exporter.detector import Decoder
 from exporter.export import reuse_golden
+from exporter.image_io import read_rgb
+from exporter.jsonio import MB, load_json, write_json
 from exporter.postprocess import Face
-from exporter.preprocess import letterbox, read_rgb
+from exporter.preprocess import letterbox
 from exporter.runner import Runner
 from exporter.spec import FACEKIT, ModelSpec
 
@@ -122,7 +123,7 @@ def write_contract(folder: Path, runner: Runner, model_file: str, spec: ModelSpe
         "cases": cases,
         "reuse_traces": reuse_golden.FILE,
     }
-    (folder / INDEX).write_text(json.dumps(index, indent=1) + "\n")
+    write_json(folder / INDEX, index)
     return [*written, INDEX]
 
 
@@ -141,7 +142,7 @@ def read_outputs(folder: Path, case: dict, index: dict) -> list[np.ndarray]:
 
 def check_reference(folder: Path, spec: ModelSpec = FACEKIT) -> list[str]:
     """What today's reference code does differently from a contract folder (empty: it reproduces every file)."""
-    index = json.loads((Path(folder) / INDEX).read_text())
+    index = load_json(Path(folder) / INDEX, max_bytes=MB, what="contract index")
     decoder, problems = Decoder(spec), []
     for case in index["cases"]:
         name = case["name"]
@@ -156,8 +157,8 @@ def check_reference(folder: Path, spec: ModelSpec = FACEKIT) -> list[str]:
         problems += [f"{name}: {p}" for p in compare_faces(faces, case["faces_input"])]
         problems += [f"{name} (image pixels): {p}" for p in compare_faces([f.to_image(box) for f in faces], case["faces"],
                                                                            scale=box.side)]
-    if reuse_golden.replay(folder / index["reuse_traces"]) != [
-            p["trace"] for p in json.loads((folder / index["reuse_traces"]).read_text())["policies"]]:
+    traces = folder / index["reuse_traces"]
+    if reuse_golden.replay(traces) != [p["trace"] for p in load_json(traces, max_bytes=4 * MB, what="reuse traces")["policies"]]:
         problems.append("the frame-reuse schedulers take other decisions than reuse_traces.json")
     return problems
 

@@ -16,7 +16,8 @@ from exporter.data.splits import evenly
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
 from exporter.export.builtin_images import ImageSet, builtin_squares
-from exporter.preprocess import letterbox, read_rgb
+from exporter.image_io import read_rgb
+from exporter.preprocess import letterbox
 
 # 1000 calibration images: with 500 built-in windows the full-int8 age difference was 1.69 years (gate 1.5), with 1000 1.20
 CALIBRATION_COUNT, MIN_CALIBRATION = 1000, 200  # the TFLite converter refuses fewer than MIN_CALIBRATION

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,16 +14,18 @@ from pathlib import Path
 import numpy as np
 
 from exporter.assets import ASSETS, assets_dir
+from exporter.atomic import check_writable_folder
 from exporter.checkpoint import load_model
 from exporter.export import bundle
 from exporter.export.artifacts import Artifact, read_report
+from exporter.export.contract import write_contract
 from exporter.export.formats import FORMATS, Format, formats_for, precisions_for
 from exporter.export.images import export_images
-from exporter.export.contract import write_contract
 from exporter.export.integration_readme import render_readme
 from exporter.export.runners import runner_for
-from exporter.runner import Runner, torch_runner
 from exporter.export.verify import Parity, compare, median_latency_ms
+from exporter.jsonio import write_json
+from exporter.runner import Runner, torch_runner
 from exporter.paths import REPO_ROOT
 
 VERIFIED, NOT_VERIFIED, FAILED = "verified", "exported, not verified", "failed"
@@ -53,7 +56,9 @@ def run_converter(fmt: Format, precisions: tuple[str, ...], checkpoint: Path, st
     if calibration is not None:
         command += ["--calibration", str(calibration)]
     log(f"converting {fmt.name} ({', '.join(precisions)})...")
-    result = subprocess.run(command, capture_output=True, text=True)
+    scratch = staging / f".tmp-{fmt.name}"  # the converter's temporary files: removed with the staging folder
+    scratch.mkdir(exist_ok=True)
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise ExportFailed(f"{fmt.name} conversion failed (exit {result.returncode}):\n{tail}")
@@ -114,6 +119,9 @@ def export(target: str, checkpoint: Path, data_root: Path | None, out_root: Path
     into the sample apps under app_root (None: do not install). data_root None: the built-in image set."""
     start = time.time()
     formats = formats_for(target)
+    check_writable_folder(out_root, "--out")
+    if (out_root / target).exists() and not (out_root / target).is_dir():
+        raise ExportFailed(f"{out_root / target} is a file, not a bundle folder; move it away or pass another --out")
     chosen = {f.name: precisions_for(f, precisions) for f in formats}
     model, payload = load_model(checkpoint, fold_batchnorm=True)  # the exported graph
     calibration_set, verification_set = export_images(data_root, any("int8" in p for p in chosen.values()))
@@ -149,7 +157,9 @@ def export(target: str, checkpoint: Path, data_root: Path | None, out_root: Path
         bundle.validate_manifest(manifest)
         for report in staging.glob("*.report.json"):
             report.unlink()
-        bundle.write_json(staging / "manifest.json", manifest)
+        for scratch in staging.glob(".tmp-*"):
+            shutil.rmtree(scratch)
+        write_json(staging / "manifest.json", manifest)
         (staging / "README.md").write_text(render_readme(manifest))
         final = out_root / target
         bundle.swap_into_place(staging, final)

@@ -37,6 +37,24 @@ class ModelConfig:
     anchors_8: int = 6  # anchors per cell of the 8x8 map
     depthwise_kernel: int = 3  # 3x3 as in MediaPipe's BlazeFace (5x5 measured 1.4x slower on XNNPACK)
 
+    def __post_init__(self) -> None:
+        """Refuse values no FaceKit model can have (types, ranges, and the anchor layout the decoder uses)."""
+        for name, kind in (("width", (int, float)), ("attr_channels", int), ("input_size", int), ("anchors_16", int),
+                           ("anchors_8", int), ("depthwise_kernel", int)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ValueError(f"model_config.{name} must be a number, got {value!r}")
+        if not 0.125 <= self.width <= 4.0:
+            raise ValueError(f"model_config.width must be between 0.125 and 4, got {self.width}")
+        if not 1 <= self.attr_channels <= 1024:
+            raise ValueError(f"model_config.attr_channels must be between 1 and 1024, got {self.attr_channels}")
+        if self.depthwise_kernel not in (3, 5, 7):
+            raise ValueError(f"model_config.depthwise_kernel must be 3, 5 or 7, got {self.depthwise_kernel}")
+        layout = (FRONT_ANCHORS.input_size, 2, 6)
+        if (self.input_size, self.anchors_16, self.anchors_8) != layout:
+            raise ValueError(f"model_config (input_size, anchors_16, anchors_8) must be {layout}, the anchor layout "
+                             f"FaceKit decodes; got ({self.input_size}, {self.anchors_16}, {self.anchors_8})")
+
 
 def _ch(channels: int, width: float) -> int:
     """Scale a channel count, rounded to a multiple of 4 (at least 8)."""

@@ -33,6 +33,19 @@ class TrainConfig:
     augment: Augment = field(default_factory=Augment)
     loss: LossWeights = field(default_factory=LossWeights)
 
+    def __post_init__(self) -> None:
+        """Refuse settings that cannot train (each message names the option)."""
+        at_least_one = {"steps": self.steps, "batch_size": self.batch_size, "val_every": self.val_every,
+                        "video_every": self.video_every, "val_utk": self.val_utk, "utk_limit": self.utk_limit,
+                        "scene_limit": self.scene_limit}
+        for name, value in at_least_one.items():
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if not 0 < self.lr < 1:  # also refuses NaN
+            raise ValueError(f"--lr must be between 0 and 1, got {self.lr}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be at least 0, got {self.warmup_steps}")
+
     def to_dict(self) -> dict:
         """JSON-friendly form."""
         out = asdict(self)

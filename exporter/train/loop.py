@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -11,10 +10,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from exporter.checkpoint import read_checkpoint, save_checkpoint
+from exporter.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from exporter.data.splits import evenly
 from exporter.detector import Detector
 from exporter.eval.scores import score_scenes, score_utkface
+from exporter.jsonio import write_json
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
@@ -24,7 +24,7 @@ from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 from exporter.train.config import TrainConfig
 from exporter.train.loss import TargetBatch, multitask_loss
-from exporter.data.layout import load_splits
+from exporter.data.layout import DatasetLayoutError, load_splits
 from exporter.train.pools import negative_images, scene_sources, utk_sources, video_sources
 from exporter.train.samples import SamplePools, draw_sample
 from exporter.train.targets import anchor_boxes, assign
@@ -34,9 +34,19 @@ def resolve_device(name: str) -> torch.device:
     """'auto' picks CUDA when available, else the CPU; an explicit device that is absent is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but no CUDA GPU is visible; use --device cpu or auto")
-    return torch.device(name)
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return device
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite; the checkpoints written before are kept."""
 
 
 def validation_score(metrics: dict[str, float]) -> float:
@@ -83,8 +93,14 @@ class Trainer:
         for report in [*splits.reports, utk_report, scene_report, video_report, neg_report]:
             if report is not None:
                 self.log(report.summary())
-        self.pools = SamplePools(crops, backgrounds, scenes, videos)
         self.val_utk = evenly(splits.utk_val, cfg.val_utk)
+        for name, found, report in (("UTKFace training crops", crops, utk_report), ("face-free images", backgrounds, neg_report),
+                                    ("UTKFace validation crops", self.val_utk, None)):
+            if not found:
+                detail = f" ({report.summary()})" if report is not None else ""
+                raise DatasetLayoutError(f"{cfg.data_root} has no usable {name}{detail}: too few or unreadable files; "
+                                         "add readable images or point --data at another folder")
+        self.pools = SamplePools(crops, backgrounds, scenes, videos)
         self.val_scenes = splits.scenes_val
         self.data_summary = {
             "utkface_train_crops": len(crops),
@@ -178,14 +194,18 @@ class Trainer:
     def resume(self, path: Path) -> None:
         """Continue from a 'last' checkpoint of the same configuration."""
         payload = read_checkpoint(path)
-        self.model.load_state_dict(payload["state_dict"])
-        state = payload["resume"]
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(state["torch_rng"])
-        train = payload["train"]
-        self.step, self.best_score, self.history = train["step"], train["best_score"], train["history"]
-        self.elapsed_before = self.history[-1]["elapsed_s"] if self.history else 0.0
+        try:
+            self.model.load_state_dict(payload["state_dict"])
+            state = payload["resume"]
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.rng.bit_generator.state = state["numpy_rng"]
+            torch.set_rng_state(state["torch_rng"])
+            train = payload["train"]
+            self.step, self.best_score, self.history = int(train["step"]), float(train["best_score"]), list(train["history"])
+            self.elapsed_before = float(self.history[-1]["elapsed_s"]) if self.history else 0.0
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+            raise CheckpointError(f"{path} cannot be resumed by this run ({exc.__class__.__name__}: {str(exc)[:200]}): "
+                                  f"it is not a `last.pt` of the same --variant; delete it or drop --resume") from None
         self.log(f"resumed from {path} at step {self.step}")
 
     def run(self, resume: bool = False) -> dict:
@@ -201,6 +221,10 @@ class Trainer:
         best_metrics = None
         while self.step < self.config.steps:
             parts = self.train_step()
+            if not math.isfinite(parts["total"]):
+                raise TrainingDiverged(f"training diverged at step {self.step}: the loss is {parts['total']}; "
+                                       f"train again with a lower --lr (now {self.config.lr:g}) or resume from an "
+                                       "earlier checkpoint")
             running = {k: 0.9 * running.get(k, v) + 0.1 * v for k, v in parts.items()}
             bar.update(1)
             bar.set_postfix(loss=f"{running['total']:.3f}", age=f"{running['age_mae_years']:.1f}")
@@ -216,6 +240,6 @@ class Trainer:
                 self.save(last, metrics, with_state=True)
         bar.close()
         elapsed = time.time() - start
-        (out / "history.json").write_text(json.dumps({"history": self.history, "seconds": elapsed}, indent=1))
+        write_json(out / "history.json", {"history": self.history, "seconds": elapsed})
         self.log(f"trained {self.step} steps in {elapsed / 60:.1f} min; best checkpoint {best}")
         return best_metrics or {}

@@ -21,7 +21,7 @@ from exporter.data.types import LabelledImage, LoadReport
 from exporter.data.utkface import UtkRecord
 from exporter.postprocess import NUM_KEYPOINTS
 from exporter.postprocess import Face
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip
 from exporter.train.samples import LabelledFace, SourceImage
@@ -42,12 +42,20 @@ def teacher_detections(
     teacher: BlazeFaceTeacher, cache: PseudoLabelCache, key: str, image: np.ndarray
 ) -> dict[str, np.ndarray]:
     """BlazeFace detections of one image (boxes, keypoints, scores in pixels), cached by key."""
-    stored = cache.get_or_compute(key.encode(), lambda: {k: v.tolist() for k, v in _faces_to_arrays(teacher.detect(image)).items()})
-    return {
+    compute = lambda: {k: v.tolist() for k, v in _faces_to_arrays(teacher.detect(image)).items()}  # noqa: E731
+    return cache.get_or_compute(key.encode(), compute, parse=_detections)
+
+
+def _detections(stored: dict) -> dict[str, np.ndarray]:
+    """Stored detections as arrays; ValueError when their shapes disagree (the cache entry is then rebuilt)."""
+    out = {
         "boxes": np.asarray(stored["boxes"], np.float32).reshape(-1, 4),
         "keypoints": np.asarray(stored["keypoints"], np.float32).reshape(-1, NUM_KEYPOINTS, 2),
-        "scores": np.asarray(stored["scores"], np.float32),
+        "scores": np.asarray(stored["scores"], np.float32).reshape(-1),
     }
+    if not len(out["boxes"]) == len(out["keypoints"]) == len(out["scores"]):
+        raise ValueError("stored detections of different lengths")
+    return out
 
 
 def _downscale(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -113,6 +121,20 @@ def _frame_labels(frame: np.ndarray, teacher: BlazeFaceTeacher, attr_teacher: Ag
     return {**{k: v.tolist() for k, v in det.items()}, "age": ages.tolist(), "female": female.tolist()}
 
 
+def _frame_faces(labels: dict) -> tuple[LabelledFace, ...]:
+    """Stored frame labels as faces; ValueError when their shapes disagree (the cache entry is then rebuilt)."""
+    columns = (labels["boxes"], labels["keypoints"], labels["age"], labels["female"])
+    if len({len(c) for c in columns}) != 1:
+        raise ValueError("stored frame labels of different lengths")
+    return tuple(
+        LabelledFace(
+            np.asarray(box, np.float32).reshape(4), np.asarray(kp, np.float32).reshape(NUM_KEYPOINTS, 2),
+            np.ones(NUM_KEYPOINTS, bool), float(age), float(female), TEACHER_ATTR_WEIGHT,
+        )
+        for box, kp, age, female in zip(*columns)
+    )
+
+
 def video_sources(
     videos: list[Path], every: int, teacher: BlazeFaceTeacher, attr_teacher: AgeGenderTeacher, cache: PseudoLabelCache
 ) -> tuple[list[SourceImage], LoadReport]:
@@ -125,14 +147,7 @@ def video_sources(
             for index, frame in iter_frames(video, every=every):
                 frame = _downscale(frame, NEGATIVE_MAX_SIDE)
                 key = f"{digest}:{index}:{frame.shape}".encode()
-                labels = cache.get_or_compute(key, lambda: _frame_labels(frame, teacher, attr_teacher))
-                faces = tuple(
-                    LabelledFace(
-                        np.asarray(box, np.float32), np.asarray(kp, np.float32).reshape(NUM_KEYPOINTS, 2),
-                        np.ones(NUM_KEYPOINTS, bool), float(age), float(female), TEACHER_ATTR_WEIGHT,
-                    )
-                    for box, kp, age, female in zip(labels["boxes"], labels["keypoints"], labels["age"], labels["female"])
-                )
+                faces = cache.get_or_compute(key, lambda: _frame_labels(frame, teacher, attr_teacher), parse=_frame_faces)
                 sources.append(SourceImage(frame, faces))
         except ValueError:
             report.skip("unreadable video")

@@ -1,0 +1,166 @@
+"""Bad input against `facekit train` and `facekit eval`: options, run folders, resume files, data folders that are
+missing, corrupt or too small, and damaged pseudo-label caches; each a clear message, found before the slow work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cli_cases import cut, hidden, malicious_checkpoint, photo, run, snapshot
+from exporter.checkpoint import save_checkpoint
+from exporter.data.utkface import load_utkface, split_utkface
+from exporter.model import build_model
+from exporter.pseudo_labels import PseudoLabelCache
+from exporter.train.pools import _detections
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--steps", "0", "--steps must be at least 1, got 0"),
+    ("--steps", "-3", "--steps must be at least 1, got -3"),
+    ("--batch-size", "0", "--batch-size must be at least 1"),
+    ("--val-every", "0", "--val-every must be at least 1"),
+    ("--utk-limit", "0", "--utk-limit must be at least 1"),
+    ("--val-utk", "-1", "--val-utk must be at least 1"),
+    ("--lr", "0", "--lr must be between 0 and 1"),
+    ("--lr", "nan", "--lr must be between 0 and 1"),
+    ("--device", "tpu9", "unknown device 'tpu9'"),
+    ("--device", "meta", "is not supported"),
+])
+def test_train_options_are_checked_first(tmp_path, capsys, option, value, message):
+    result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", option, value)
+    assert result.code == 1 and message in result.err, result.err
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible, so --device cuda is valid here")
+def test_train_cuda_without_a_gpu(tmp_path, capsys):
+    result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--device", "cuda")
+    assert result.code == 1 and "no CUDA GPU is visible" in result.err
+
+
+def test_train_unknown_variant(tmp_path, capsys):
+    result = run(capsys, "train", "--variant", "facekit-xxl", "--out", tmp_path / "run")
+    assert result.code == 2 and "invalid choice: 'facekit-xxl'" in result.err
+
+
+def test_train_out_is_a_file(tmp_path, capsys):
+    (tmp_path / "run").write_text("keep")
+    result = run(capsys, "train", "--out", tmp_path / "run")
+    assert result.code == 1 and "--out" in result.err and "is a file" in result.err
+    assert (tmp_path / "run").read_text() == "keep"
+
+
+@pytest.mark.parametrize("ship, message", [
+    ("f/shipped.pt", "--ship's folder"),
+    ("f/sub/shipped.pt", "cannot be created"),
+    ("folder", "is a folder; pass the checkpoint file"),
+])
+def test_train_bad_ship_target(tmp_path, capsys, ship, message):
+    (tmp_path / "f").write_text("keep")
+    (tmp_path / "folder").mkdir()
+    result = run(capsys, "train", "--out", tmp_path / "run", "--ship", tmp_path / ship)
+    assert result.code == 1 and message in result.err, result.err
+    assert (tmp_path / "f").read_text() == "keep"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: cut(p, 0.3), "is corrupt or not a PyTorch file"),
+    (lambda p: malicious_checkpoint(p, p.with_name("pwned")), "was refused"),
+    (lambda p: p.write_bytes(b""), "is corrupt or not a PyTorch file"),
+])
+def test_train_bad_resume_file_is_refused_before_loading_data(tmp_path, capsys, damage, message):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_checkpoint(run_dir / "last.pt", build_model("facekit-xs"))
+    damage(run_dir / "last.pt")
+    result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", run_dir, "--resume")
+    assert result.code == 1 and message in result.err and "not found: expected" not in result.err
+    assert not (run_dir / "pwned").exists()
+
+
+def test_train_and_eval_missing_data_folder(tmp_path, capsys):
+    for command in (["train", "--out", tmp_path / "run"], ["eval", "--no-teachers"]):
+        result = run(capsys, *command, "--data", tmp_path / "nowhere")
+        assert result.code == 1 and "utkface not found: expected UTKFace crops" in result.err
+
+
+def _utk_folder(root, readable: bool, want_val: bool | None, count: int = 12):
+    """A data folder with UTKFace-named crops (readable or random bytes) and one face-free photo; want_val:
+    keep only files that fall into the validation split (True), only training files (False), or all (None)."""
+    utk = root / "utkface"
+    for i in range(count):
+        path = utk / f"{20 + i}_{i % 2}_0_2017011617452{i:04d}.jpg.chip.jpg"
+        if readable:
+            photo(path, (200, 200), seed=i)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(bytes([i]) * 500)
+    if want_val is not None:
+        train, val = split_utkface(load_utkface(utk)[0])
+        for record in (train if want_val else val):
+            record.path.unlink()
+    photo(root / "negatives" / "wall.jpg", (300, 200))
+    return root
+
+
+def test_train_data_all_corrupt(tmp_path, capsys, assets):
+    data = _utk_folder(tmp_path / "data", readable=False, want_val=None, count=20)
+    result = run(capsys, "train", "--data", data, "--out", tmp_path / "run", "--no-distill")
+    assert result.code == 1 and "has no usable UTKFace training crops" in result.err
+    assert "unreadable image" in result.err
+
+
+def test_train_data_too_small_for_a_validation_split(tmp_path, capsys, assets):
+    data = _utk_folder(tmp_path / "data", readable=True, want_val=False, count=4)
+    result = run(capsys, "train", "--data", data, "--out", tmp_path / "run", "--no-distill")
+    assert result.code == 1 and "has no usable UTKFace validation crops" in result.err
+    assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_train_face_free_images_all_corrupt(tmp_path, capsys, assets):
+    data = _utk_folder(tmp_path / "data", readable=True, want_val=None, count=8)
+    (data / "negatives" / "wall.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    result = run(capsys, "train", "--data", data, "--out", tmp_path / "run", "--no-distill")
+    assert result.code == 1 and "has no usable face-free images" in result.err
+
+
+def test_eval_data_all_corrupt_is_not_a_perfect_score(tmp_path, capsys, assets):
+    data = _utk_folder(tmp_path / "data", readable=False, want_val=True, count=40)
+    result = run(capsys, "eval", "--data", data, "--no-teachers")
+    assert result.code == 1 and "UTKFace crops to score could be read" in result.err
+    assert '"age_mae"' not in result.out
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["--video-every", "0"], 2, "--video-every must be at least 1"),
+    (["--utk-limit", "0"], 2, "--utk-limit must be at least 1"),
+    (["--card", "FILE"], 1, "is a file"),
+])
+def test_eval_options(tmp_path, capsys, argv, code, message):
+    (tmp_path / "card").write_text("keep")
+    argv = [tmp_path / "card" if a == "FILE" else a for a in argv]
+    result = run(capsys, "eval", "--data", tmp_path / "nowhere", *argv)
+    assert result.code == code and message in result.err
+    assert (tmp_path / "card").read_text() == "keep"
+
+
+@pytest.mark.parametrize("stored", [
+    b'{"boxes": [[1, 2, 3, 4]], "keypoints": [], "scores": [0.9]}',  # lengths disagree
+    b'{"boxes": "oops"}',
+    b'[1, 2, 3]',
+    b'{"boxes": [[1, 2, 3, 4]], "keypoints": [[[0, 0]]], "scores": [0.9]}',  # keypoints of the wrong shape
+    b"[" * 5000 + b"]" * 5000,
+    b'{"boxes": [[1e999, 0, 1, 1]], "keypoints": [], "scores": []}',
+    b"\x00\x01 not json",
+])
+def test_damaged_pseudo_label_entry_is_rebuilt(tmp_path, stored):
+    cache = PseudoLabelCache("teacher-x", root=tmp_path)
+    key = b"image bytes"
+    path = cache.path_for(key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(stored)
+    fresh = {"boxes": [[1.0, 2.0, 3.0, 4.0]], "keypoints": [[[0.0, 0.0]] * 6], "scores": [0.9]}
+    result = cache.get_or_compute(key, lambda: fresh, parse=_detections)
+    assert result["boxes"].shape == (1, 4) and result["keypoints"].shape == (1, 6, 2)
+    assert cache.get_or_compute(key, lambda: pytest.fail("the rebuilt entry must be reused"), parse=_detections)
+    assert not hidden(tmp_path) and len(snapshot(tmp_path)) == 1
