@@ -161,10 +161,14 @@ class MainActivity : Activity(), CameraSource.Listener {
 
     /** On the camera thread: the reuse scheduler decides, the engine runs when asked; the overlay shows the result. */
     override fun onFrame(frame: RgbImage, mirrored: Boolean, acquiredNanos: Long) {
-        val current: FaceEngine
-        val decision = synchronized(lock) {
-            current = engine ?: return
-            scheduler!!.step(frame)
+        val (current, decision) = try {
+            synchronized(lock) {
+                val running = engine ?: return
+                Pair(running, scheduler!!.step(frame))
+            }
+        } catch (e: IllegalArgumentException) { // outputs the decoder refuses (NaN or infinite): say so, keep running
+            runOnUiThread { overlay.show(emptyList(), frame.width, frame.height, mirrored, listOf(e.message ?: "bad outputs")) }
+            return
         }
         val t = current.lastTimes
         val stages = if (decision.ranModel) "pre %.1f  infer %.1f  post %.1f ms".format(t.preMs, t.inferMs, t.postMs)

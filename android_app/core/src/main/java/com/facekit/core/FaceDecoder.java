@@ -8,6 +8,9 @@ import java.util.List;
 /** Raw outputs of one image to faces: anchors, decoding, score threshold and weighted NMS (postprocess.py). */
 public final class FaceDecoder {
     private static final float LOGIT_CLIP = 100f;
+    /** The reference's message (postprocess.NOT_FINITE) for outputs that are NaN or infinite. */
+    public static final String NOT_FINITE = "the model produced NaN or infinite outputs (damaged weights or a broken "
+            + "conversion); use another checkpoint or export again";
 
     private final float[] anchors;
     private final int inputSize;
@@ -45,6 +48,9 @@ public final class FaceDecoder {
         List<Integer> kept = new ArrayList<Integer>();
         final float[] probability = new float[count];
         for (int i = 0; i < count; i++) {
+            if (Float.isNaN(scores[i])) {
+                throw new IllegalArgumentException(NOT_FINITE);
+            }
             probability[i] = sigmoid(scores[i]);
             if (probability[i] >= config.scoreThreshold) {
                 kept.add(i);
@@ -54,14 +60,27 @@ public final class FaceDecoder {
         float[][] decoded = new float[n][];
         float[] keptScores = new float[n];
         for (int j = 0; j < n; j++) {
-            decoded[j] = decodeOne(regressors, kept.get(j), per);
-            keptScores[j] = probability[kept.get(j)];
+            int anchor = kept.get(j);
+            decoded[j] = decodeOne(regressors, anchor, per);
+            keptScores[j] = probability[anchor];
+            boolean finite = (age == null || isFinite(age[anchor] * config.ageScale))
+                    && (gender == null || isFinite(gender[anchor]));
+            for (float v : decoded[j]) {
+                finite &= isFinite(v);
+            }
+            if (!finite) { // as the reference: NaN logits, or non-finite values among the kept anchors
+                throw new IllegalArgumentException(NOT_FINITE);
+            }
         }
         List<Face> faces = new ArrayList<Face>();
         for (int[] cluster : clusters(decoded, keptScores, config.iouThreshold)) {
             faces.add(blend(cluster, decoded, keptScores, kept, age, gender, per));
         }
         return faces;
+    }
+
+    private static boolean isFinite(float v) {
+        return !Float.isNaN(v) && !Float.isInfinite(v);
     }
 
     /** One anchor's regressors to [xmin, ymin, xmax, ymax, kx0, ky0, ...] normalised (decode_regressors). */
