@@ -15,11 +15,12 @@ BENCH_ARGS ?=
 # --data only when DATA is given: without it, export uses ../shared/datasets when present, else its built-in set.
 DATA_OPTION := $(if $(filter command line environment,$(origin DATA)),--data $(DATA))
 
-.PHONY: help setup assets test export bench train eval detect clean-venv
+.PHONY: help setup assets test android-check export bench train eval detect clean-venv
 
 help:
 	@echo "make export TARGET=android set up, convert, verify and package (android, ios, ncnn, onnx, all)"
-	@echo "make test                  set up .venv, fetch assets, run the test suite"
+	@echo "make test                  set up .venv, fetch assets, run the test suite and make android-check"
+	@echo "make android-check         compile android_app/, run its core tests on the goldens, build and check a debug APK"
 	@echo "make bench [BENCH_ARGS=--quick]  latency vs MediaPipe, accuracy per variant, frame reuse (report in runs/bench)"
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
@@ -41,6 +42,11 @@ assets: setup
 
 test: assets
 	FACEKIT_DATA=$(DATA) $(PY) -m pytest -q
+	@$(MAKE) --no-print-directory android-check
+
+# Exports TARGET=android first when the app's assets are missing; skips with a reason when ../shared/android is absent.
+android-check: assets
+	FACEKIT_EXPORT="$(FACEKIT) export --target android --checkpoint $(CHECKPOINT) $(DATA_OPTION)" bash android_app/tools/android_check.sh
 
 export: assets
 	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) $(DATA_OPTION)

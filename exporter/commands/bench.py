@@ -7,7 +7,11 @@ benchmark report written by a sample app on a phone and shows it beside the host
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +32,9 @@ from exporter.jsonio import JsonFileError, load_json
 from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT, cache_root, data_root
 
 DEFAULT_REPORT = REPO_ROOT / "runs" / "bench"
+ANDROID_APP = "com.facekit.demo"  # android_app/app/build.gradle.kts applicationId
+ANDROID_REPORT = f"/sdcard/Android/data/{ANDROID_APP}/files/phone_bench.json"  # BenchmarkActivity.REPORT
+ADB_WAIT_S = 1800
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -47,7 +54,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help=f"report folder (default {DEFAULT_REPORT})")
     p.add_argument("--import", dest="phone_report", type=Path, default=None, metavar="FILE",
                    help="a phone benchmark report (JSON from a sample app) to check and show beside the host report in --out")
+    p.add_argument("--adb", action="store_true",
+                   help="run the Android app's benchmark mode on the phone adb sees, pull its report and import it")
     return p.parse_args(argv)
+
+
+def _adb(adb: str, *args: str) -> subprocess.CompletedProcess:
+    """One adb command, its output captured."""
+    return subprocess.run([adb, *args], capture_output=True, text=True, check=False)
+
+
+def bench_on_phone(report_dir: Path) -> int:
+    """Start the Android app's benchmark mode over adb, wait for its report, pull it and import it."""
+    if not (report_dir / "report.json").is_file():
+        print(f"facekit bench --adb: no host report in {report_dir} to compare with; run `make bench` first (or pass --out)",
+              file=sys.stderr)
+        return 1
+    adb = shutil.which("adb")
+    if adb is None:
+        print("facekit bench --adb: adb is not installed; install Android's platform-tools, connect a phone with USB "
+              "debugging on and install the app (android_app/README.md)", file=sys.stderr)
+        return 1
+    phones = [line.split()[0] for line in _adb(adb, "devices").stdout.splitlines()[1:] if line.strip().endswith("device")]
+    if len(phones) != 1:
+        print(f"facekit bench --adb: adb sees {len(phones)} phones ready; connect exactly one with USB debugging on "
+              "(or set ANDROID_SERIAL)", file=sys.stderr)
+        return 1
+    _adb(adb, "shell", "rm", "-f", ANDROID_REPORT)
+    started = _adb(adb, "shell", "am", "start", "-W", "-n", f"{ANDROID_APP}/.BenchmarkActivity")
+    if started.returncode or "Error" in started.stdout + started.stderr:
+        print(f"facekit bench --adb: cannot start the benchmark ({(started.stdout + started.stderr).strip()}); is the "
+              "app installed? (cd android_app && ./gradlew installDebug)", file=sys.stderr)
+        return 1
+    print(f"benchmark running on {phones[0]}; waiting for {ANDROID_REPORT} ...")
+    deadline = time.monotonic() + ADB_WAIT_S
+    while _adb(adb, "shell", "ls", ANDROID_REPORT).returncode != 0:
+        if time.monotonic() > deadline:
+            print(f"facekit bench --adb: no report after {ADB_WAIT_S} s; see the benchmark screen on the phone", file=sys.stderr)
+            return 1
+        time.sleep(5)
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(folder) / "phone_bench.json"
+        pulled = _adb(adb, "pull", ANDROID_REPORT, str(local))
+        if pulled.returncode:
+            print(f"facekit bench --adb: adb pull failed: {pulled.stderr.strip()}", file=sys.stderr)
+            return 1
+        return import_phone_report(local, report_dir)
 
 
 def import_phone_report(path: Path, report_dir: Path) -> int:
@@ -92,6 +144,8 @@ def dataset_clips(folder: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when the report was written (targets not met are reported, not fatal)."""
     args = parse_args(argv)
+    if args.adb:
+        return bench_on_phone(args.out)
     if args.phone_report is not None:
         return import_phone_report(args.phone_report, args.out)
     settings = MODES["quick" if args.quick else "default"]
