@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -37,6 +39,16 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but no CUDA GPU is visible; use --device cpu or auto")
     return torch.device(name)
+
+
+SELECT_CANVASES = (1, 2)  # face filling the input, and at half its side: the checkpoint must hold at both
+
+
+def host_description(device: torch.device) -> str:
+    """Where a run trains, for the model card: device, CPU architecture and cores, threads, torch version."""
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    return (f"{where}; {platform.machine()} host with {os.cpu_count()} CPU cores, torch {torch.__version__} "
+            f"using {torch.get_num_threads()} threads")
 
 
 def validation_score(metrics: dict[str, float]) -> float:
@@ -84,15 +96,16 @@ class Trainer:
             if report is not None:
                 self.log(report.summary())
         self.pools = SamplePools(crops, backgrounds, scenes, videos)
-        self.val_utk = evenly(splits.utk_val, cfg.val_utk)
-        self.val_scenes = splits.scenes_val
+        self.val_utk = evenly(splits.utk_select, cfg.val_utk)
+        self.val_scenes = splits.scenes_select
         self.data_summary = {
             "utkface_train_crops": len(crops),
-            "utkface_val_crops_scored_in_training": len(self.val_utk),
+            "utkface_select_crops_scored_in_training": len(self.val_utk),
+            "scene_select_images": len(self.val_scenes),
             "scene_train_images": len(scenes),
             "video_train_frames": len(videos),
             "video_train_files": [p.name for p in splits.videos_train],
-            "video_val_files": [p.name for p in splits.videos_val],
+            "video_report_files": [p.name for p in splits.videos_report],
             "negative_images": len(backgrounds),
         }
 
@@ -140,10 +153,18 @@ class Trainer:
         return parts
 
     def validate(self) -> dict[str, float]:
-        """Age/gender on UTKFace val crops and detection AP on the scene val split."""
-        detector = Detector.from_torch(self.model, device=str(self.device))
-        attrs = score_utkface(detector, self.val_utk, progress=False)
-        metrics = {"age_mae": attrs.age_mae, "gender_accuracy": attrs.gender_accuracy, "utk_detected": attrs.detected}
+        """Age/gender on UTKFace select crops at each face size and detection AP on the scene select part.
+
+        The first look only (the model itself); the report parts are never scored here.
+        """
+        detector = Detector.from_torch(self.model, device=str(self.device), second_look=None)
+        metrics: dict[str, float] = {}
+        for canvas in SELECT_CANVASES:
+            attrs = score_utkface(detector, self.val_utk, progress=False, canvas=canvas)
+            metrics.update({f"age_mae_{canvas}x": attrs.age_mae, f"gender_accuracy_{canvas}x": attrs.gender_accuracy,
+                            f"utk_detected_{canvas}x": attrs.detected})
+        for name in ("age_mae", "gender_accuracy"):  # the checkpoint is chosen on the mean over the face sizes
+            metrics[name] = float(np.mean([metrics[f"{name}_{canvas}x"] for canvas in SELECT_CANVASES]))
         if self.val_scenes:
             det = score_scenes(detector, self.val_scenes, progress=False)
             metrics.update(ap_all=det.ap_all, ap_unmasked=det.ap_unmasked, ap_large=det.ap_large)
@@ -161,6 +182,7 @@ class Trainer:
                 "history": self.history,
                 "data": self.data_summary,
                 "device": str(self.device),
+                "host": host_description(self.device),
             }
         }
 
