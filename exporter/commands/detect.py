@@ -19,6 +19,7 @@ from exporter.data.media import is_video, iter_frames, list_media
 from exporter.detector import Detector
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import DecodeConfig, Face
+from exporter.second_look import SecondLook
 
 KEYPOINT_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (255, 255, 0), (0, 255, 255))  # RGB
 
@@ -32,6 +33,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--every", type=int, default=1, help="videos: run on every Nth frame")
     p.add_argument("--save", type=Path, default=None, metavar="DIR", help="write annotated copies into DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object per image or frame")
+    p.add_argument("--no-second-look", action="store_true",
+                   help="take age and gender from the first run only (default: run the model again on small faces)")
     args = p.parse_args(argv)
     if not 0.0 <= args.threshold <= 1.0:
         p.error(f"--threshold must be between 0 and 1, got {args.threshold}")
@@ -123,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckpointError as error:
         print(f"facekit detect: {error}", file=sys.stderr)
         return 1
-    detector = Detector.from_torch(model)
+    detector = Detector.from_torch(model, second_look=None if args.no_second_look else SecondLook())
     files, failed = [], 0
     for path in args.paths:
         try:

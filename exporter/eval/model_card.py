@@ -92,6 +92,7 @@ def build_card(payload: dict, metrics: dict, summary: str, checkpoint: Path, com
             "best_step": train.get("step"),
             "seconds": history[-1]["elapsed_s"] if history else None,
             "device": train.get("device", f"setting {train.get('config', {}).get('device', 'auto')!r}: a GPU when visible, else the CPU"),
+            "host": train.get("host"),
             "data": train.get("data"),
             "history": history,
         },
@@ -155,7 +156,7 @@ def render_markdown(card: dict) -> str:
         f"{cfg.get('lr')} (warm-up, cosine), seed {cfg.get('seed')}, distillation from BlazeFace short-range: {cfg.get('distill')}",
         f"- Best checkpoint at step {t['best_step']} (chosen on the select parts of UTKFace, at two face sizes, and of "
         "the face-mask set; the report parts are never looked at in training); "
-        f"training time {minutes} (device {t['device']})",
+        f"training time {minutes} (device {t['device']}; {t.get('host') or 'host not recorded'})",
         f"- Data: {json.dumps(t['data'])}",
         "- Samples: UTKFace crops (human age/gender labels, BlazeFace keypoints) zoomed or composited onto face-free",
         "  photos, windows of the face-mask training photos (human boxes), video frames (teacher boxes, soft age/gender).",
