@@ -11,7 +11,7 @@ first ones. Box, keypoints and score stay those of the first look.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -27,6 +27,7 @@ class SecondLook:
     # input, so 1.25 shows the face as the heads saw it most (box at 0.8 of the input side)
     crop_scale: float = 1.25
     max_faces: int = 4  # at most this many faces per image, the highest scores first
+    refresh_every: int = 30  # video: a tracked face is looked at again after this many frames (see TrackLooks)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.max_face_fraction <= 1.0:
@@ -35,6 +36,8 @@ class SecondLook:
             raise ValueError(f"crop_scale must be at least 1, got {self.crop_scale}")
         if self.max_faces < 0:
             raise ValueError(f"max_faces must be at least 0, got {self.max_faces}")
+        if self.refresh_every < 1:
+            raise ValueError(f"refresh_every must be at least 1, got {self.refresh_every}")
 
 
 def round_half_up(value: float) -> int:
@@ -90,3 +93,25 @@ def look_again(
         if best is not None:
             out[i] = replace(faces[i], age=best.age, female=best.female)
     return out, len(small)
+
+
+@dataclass
+class TrackLooks:
+    """Video: a track gets a second look when it is new and then every refresh_every frames; in between it keeps
+    the age and gender of its last look (the frame-reuse scheduler asks `due` for each small tracked face)."""
+
+    look: SecondLook = field(default_factory=SecondLook)
+    last_look: dict[int, int] = field(default_factory=dict)  # track id -> frame index of its last second look
+
+    def due(self, track_id: int, frame_index: int) -> bool:
+        """Whether this track should be looked at again on this frame."""
+        last = self.last_look.get(track_id)
+        return last is None or frame_index - last >= self.look.refresh_every
+
+    def looked(self, track_id: int, frame_index: int) -> None:
+        """Record a second look."""
+        self.last_look[track_id] = frame_index
+
+    def keep_only(self, live_ids: set[int]) -> None:
+        """Forget tracks that ended."""
+        self.last_look = {k: v for k, v in self.last_look.items() if k in live_ids}

@@ -40,7 +40,7 @@ def test_only_small_faces_are_looked_at_again():
     assert not wants_second_look(face([0, 0, 45, 30]), (100, 80, 3), look)
 
 
-@pytest.mark.parametrize("bad", [dict(max_face_fraction=0.0), dict(crop_scale=0.9), dict(max_faces=-1)])
+@pytest.mark.parametrize("bad", [dict(max_face_fraction=0.0), dict(crop_scale=0.9), dict(max_faces=-1), dict(refresh_every=0)])
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         SecondLook(**bad)
@@ -90,3 +90,14 @@ def test_bench_cost_and_gain_of_the_second_look(assets):
     gain = second_look_gain(detector, [UtkRecord(assets["astronaut.png"], 47, 1, None, "astronaut")], (1, 2))
     assert set(gain) == {"1x", "2x"} and gain["2x"]["on"]["count"] == 1
     assert gain["2x"]["age_mae_gain"] == gain["2x"]["off"]["age_mae"] - gain["2x"]["on"]["age_mae"]
+
+
+def test_track_looks_are_due_for_new_tracks_and_after_the_refresh_interval():
+    from exporter.second_look import TrackLooks
+
+    tracks = TrackLooks(SecondLook(refresh_every=10))
+    assert tracks.due(1, 0)
+    tracks.looked(1, 0)
+    assert not tracks.due(1, 9) and tracks.due(1, 10) and tracks.due(2, 5)
+    tracks.keep_only({2})
+    assert tracks.due(1, 1) and tracks.last_look == {}
