@@ -16,7 +16,7 @@ import numpy as np
 from exporter.data.media import iter_frames
 from exporter.data.utkface import UtkRecord
 from exporter.detector import Detector
-from exporter.eval.scores import score_utkface
+from exporter.eval.scores import score_utkface_looks
 from exporter.eval.suite import CANVASES, face_size_key
 from exporter.second_look import SecondLook
 
@@ -57,12 +57,9 @@ def second_look_cost(detector: Detector, clips: list[Path], max_frames: int | No
 
 def second_look_gain(detector: Detector, records: list[UtkRecord], canvases: tuple[int, ...] = CANVASES) -> dict:
     """Age MAE and gender accuracy at each face size with the second look off and on (and the difference)."""
-    off = Detector(detector.runner, detector.spec, detector.decoder.config, second_look=None)
-    on = Detector(detector.runner, detector.spec, detector.decoder.config, second_look=detector.second_look or SecondLook())
     gains = {}
     for canvas in canvases:
-        a = score_utkface(off, records, progress=False, canvas=canvas)
-        b = score_utkface(on, records, progress=False, canvas=canvas)
+        a, b = score_utkface_looks(detector, records, detector.second_look or SecondLook(), progress=False, canvas=canvas)
         gains[face_size_key(canvas)] = {
             "off": asdict(a), "on": asdict(b),
             "age_mae_gain": a.age_mae - b.age_mae, "gender_accuracy_gain": b.gender_accuracy - a.gender_accuracy,

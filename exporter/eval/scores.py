@@ -12,9 +12,11 @@ from tqdm import tqdm
 from exporter.data.media import iter_frames
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
+from exporter.detector import Detector
 from exporter.metrics import DetectionAccumulator, age_mae, filter_by_min_size, gender_accuracy, precision_recall_at
 from exporter.postprocess import DecodeConfig, Face
 from exporter.preprocess import read_rgb
+from exporter.second_look import SecondLook, look_again
 
 AP_SCORE_THRESHOLD = 0.05  # detections kept for AP curves (the operating threshold is DecodeConfig's)
 LARGE_FACE_FRACTION = 0.10  # "large" faces: at least 10% of the image's longer side
@@ -63,29 +65,8 @@ def _subset(pred_age, pred_female, true_age, true_gender, keep) -> tuple[float, 
     return age_mae(pred_age[keep], true_age[keep]), gender_accuracy(pred_female[keep], true_gender[keep])
 
 
-def score_utkface(
-    detector: FaceDetector, records: list[UtkRecord], progress: bool = True, canvas: int = 1
-) -> AttributeScores:
-    """Age MAE and gender accuracy of the top face on each whole crop (a fallback at a low threshold).
-
-    canvas > 1 centres each crop on a black square that many times its side, so the face covers 1/canvas
-    of the input side (as in a camera frame) instead of filling it.
-    """
-    ages, females, true_age, true_gender, hits = [], [], [], [], 0
-    low = DecodeConfig(score_threshold=0.0)
-    for rec in tqdm(records, desc=f"UTKFace age/gender, canvas {canvas}x", unit="img", disable=not progress):
-        try:
-            image = centred_on_canvas(read_rgb(rec.path), canvas)
-        except ValueError:
-            continue
-        faces = detector(image, DecodeConfig())
-        hits += bool(faces)
-        faces = faces or detector(image, low)
-        best = max(faces, key=lambda f: f.score)
-        ages.append(best.age)
-        females.append(best.female)
-        true_age.append(rec.age)
-        true_gender.append(rec.gender)
+def _attribute_scores(ages: list, females: list, true_age: list, true_gender: list, hits: int) -> AttributeScores:
+    """Scores over all crops and for adults and minors apart."""
     pred_age, pred_female = np.array(ages, np.float64), np.array(females, np.float64)
     true_age_arr, true_gender_arr = np.array(true_age, np.float64), np.array(true_gender, np.float64)
     adult = true_age_arr >= ADULT_AGE
@@ -98,6 +79,59 @@ def score_utkface(
         *parts[0],
         *parts[1],
     )
+
+
+def _crops(records: list[UtkRecord], canvas: int, progress: bool, desc: str):
+    """(record, image) of every readable crop, centred on its canvas."""
+    for rec in tqdm(records, desc=f"{desc}, canvas {canvas}x", unit="img", disable=not progress):
+        try:
+            yield rec, centred_on_canvas(read_rgb(rec.path), canvas)
+        except ValueError:
+            continue
+
+
+def score_utkface(
+    detector: FaceDetector, records: list[UtkRecord], progress: bool = True, canvas: int = 1
+) -> AttributeScores:
+    """Age MAE and gender accuracy of the top face on each whole crop (a fallback at a low threshold).
+
+    canvas > 1 centres each crop on a black square that many times its side, so the face covers 1/canvas
+    of the input side (as in a camera frame) instead of filling it.
+    """
+    ages, females, true_age, true_gender, hits = [], [], [], [], 0
+    low = DecodeConfig(score_threshold=0.0)
+    for rec, image in _crops(records, canvas, progress, "UTKFace age/gender"):
+        faces = detector(image, DecodeConfig())
+        hits += bool(faces)
+        best = max(faces or detector(image, low), key=lambda f: f.score)
+        ages.append(best.age)
+        females.append(best.female)
+        true_age.append(rec.age)
+        true_gender.append(rec.gender)
+    return _attribute_scores(ages, females, true_age, true_gender, hits)
+
+
+def score_utkface_looks(
+    detector: Detector, records: list[UtkRecord], look: SecondLook, progress: bool = True, canvas: int = 1
+) -> tuple[AttributeScores, AttributeScores]:
+    """score_utkface of the model alone and with the second look, sharing one first look per crop."""
+    first: tuple[list, list] = ([], [])
+    second: tuple[list, list] = ([], [])
+    true_age, true_gender, hits = [], [], 0
+    low = DecodeConfig(score_threshold=0.0)
+    for rec, image in _crops(records, canvas, progress, "UTKFace age/gender, first and second look"):
+        faces = detector.first_look(image, DecodeConfig())
+        hits += bool(faces)
+        faces = faces or detector.first_look(image, low)
+        refined = look_again(image, faces, detector.first_look, detector.decoder.config, look)[0]
+        best = max(range(len(faces)), key=lambda i: faces[i].score)  # look_again keeps order and scores
+        for store, face in ((first, faces[best]), (second, refined[best])):
+            store[0].append(face.age)
+            store[1].append(face.female)
+        true_age.append(rec.age)
+        true_gender.append(rec.gender)
+    return (_attribute_scores(*first, true_age, true_gender, hits),
+            _attribute_scores(*second, true_age, true_gender, hits))
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ from exporter.eval.scores import (
     score_against,
     score_scenes,
     score_utkface,
+    score_utkface_looks,
     teacher_attribute_detector,
 )
 from exporter.second_look import SecondLook
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 
 CANVASES = (1, 2, 3)  # the crop filling the input; centred on a black canvas 2x and 3x its side
+TEACHER_CANVASES = (1, 2)  # the teacher at two sizes only, to keep `facekit eval` short on a busy CPU
 
 
 def face_size_key(canvas: int) -> str:
@@ -30,25 +32,28 @@ def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int
     """Scores of the model (and, with teachers=True, of BlazeFace short/full-range and the age/gender teacher).
 
     Age and gender are scored at every face size of CANVASES, with the model alone (`facekit`) and with the
-    reference pipeline's second look (`facekit_second_look`); detection runs the model alone.
+    reference pipeline's second look (`facekit_second_look`, sharing the first run); detection runs the model alone.
     """
     splits = load_splits(data_root)
     student = Detector.from_torch(model, second_look=None)
+    look = SecondLook()
     detectors: dict[str, FaceDetector] = {"facekit": student}
-    attribute_detectors: dict[str, FaceDetector] = {
-        "facekit": student, "facekit_second_look": Detector.from_torch(model, second_look=SecondLook()),
-    }
     short = BlazeFaceTeacher("short")
     if teachers:
         detectors["blazeface_short"] = short.detect
         detectors["blazeface_full"] = BlazeFaceTeacher("full").detect
-        attribute_detectors["age_gender_teacher"] = teacher_attribute_detector(short, AgeGenderTeacher())
     utk = evenly(splits.utk_report, utk_limit)
-    results: dict = {"utkface_report": {"crops": len(utk), "second_look": asdict(SecondLook())}}
-    for name, detector in attribute_detectors.items():
-        results["utkface_report"][name] = {
-            face_size_key(c): asdict(score_utkface(detector, utk, canvas=c)) for c in CANVASES
+    section: dict = {"crops": len(utk), "second_look": asdict(look), "facekit": {}, "facekit_second_look": {}}
+    for canvas in CANVASES:
+        alone, again = score_utkface_looks(student, utk, look, canvas=canvas)
+        section["facekit"][face_size_key(canvas)] = asdict(alone)
+        section["facekit_second_look"][face_size_key(canvas)] = asdict(again)
+    if teachers:
+        attr_teacher = teacher_attribute_detector(short, AgeGenderTeacher())
+        section["age_gender_teacher"] = {
+            face_size_key(c): asdict(score_utkface(attr_teacher, utk, canvas=c)) for c in TEACHER_CANVASES
         }
+    results: dict = {"utkface_report": section}
     for name, images in (("facemask_report", splits.scenes_report), ("dlib_faces", dlib_images(data_root))):
         if images:
             results[name] = {key: asdict(score_scenes(det, images)) for key, det in detectors.items()}
