@@ -47,6 +47,6 @@ def test_card_files(tmp_path):
     assert json.loads(paths[0].read_text())["training"]["seconds"] == 250.0
     text = render_markdown(card)
     assert "non-commercial" in text and "| NO |" in text and "make train" in text
-    assert "| facekit_second_look | 3x | 6.50 | 5.50 | 8.50 | 0.850 | 0.870 | 0.750 | 1.000 |" in text
+    assert "| facekit_second_look | 3x | 100 | 6.50 | 5.50 | 8.50 | 0.850 | 0.870 | 0.750 | 1.000 |" in text
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths[2:])
     assert not list(tmp_path.glob(".*"))

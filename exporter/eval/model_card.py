@@ -118,15 +118,15 @@ def _detection_table(section: dict) -> list[str]:
 def _attribute_table(section: dict) -> list[str]:
     """One row per model and face size: age MAE and gender accuracy, all / adults / minors."""
     lines = [
-        "| model | face size | age MAE | adults | minors | gender acc. | adults | minors | face found |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | face size | crops | age MAE | adults | minors | gender acc. | adults | minors | face found |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, sizes in section.items():
         if not isinstance(sizes, dict) or name == "second_look":
             continue
         for size, s in sizes.items():
             lines.append(
-                f"| {name} | {size} | {_fmt(s['age_mae'], 2)} | {_fmt(s['age_mae_adults'], 2)} | "
+                f"| {name} | {size} | {s['count']} | {_fmt(s['age_mae'], 2)} | {_fmt(s['age_mae_adults'], 2)} | "
                 f"{_fmt(s['age_mae_minors'], 2)} | {_fmt(s['gender_accuracy'])} | {_fmt(s['gender_accuracy_adults'])} | "
                 f"{_fmt(s['gender_accuracy_minors'])} | {_fmt(s['detected'])} |"
             )
@@ -173,7 +173,8 @@ def render_markdown(card: dict) -> str:
         "",
         f"{m[UTK]['crops']} crops of the report split (never seen in training nor used to choose the checkpoint);",
         "the top face of each whole crop is scored with the crop filling the input (1x), and centred on a black canvas",
-        "2x and 3x its side (the face then covers 1/2 and 1/3 of the input side, as in a camera frame). `facekit` is",
+        "2x and 3x its side (the face then covers 1/2 and 1/3 of the input side, as in a camera frame; these two on",
+        "an even subset, column crops). `facekit` is",
         "the model alone; `facekit_second_look` is the reference pipeline (`Detector`), which runs the model once",
         f"more on a square around a small face (settings {json.dumps(m[UTK].get('second_look'))}). Adults are 18+.",
         "",
