@@ -235,14 +235,15 @@ def plot_face_size(section: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, sizes in section.items():
-        if not isinstance(sizes, dict) or name == "second_look":
-            continue
+    models = [name for name, sizes in section.items() if isinstance(sizes, dict) and name != "second_look"]
+    for colour, name in zip(("tab:blue", "tab:orange", "tab:grey", "tab:green"), models):
+        sizes = section[name]
         share = [1.0 / int(size.rstrip("x")) for size in sizes]
         for suffix, style in (("", "-"), ("_adults", "--"), ("_minors", ":")):
             label = f"{name}{suffix.replace('_', ', ')}"
-            left.plot(share, [s[f"age_mae{suffix}"] for s in sizes.values()], style, marker="o", label=label)
-            right.plot(share, [s[f"gender_accuracy{suffix}"] for s in sizes.values()], style, marker="o", label=label)
+            for axis, key in ((left, "age_mae"), (right, "gender_accuracy")):
+                axis.plot(share, [s[f"{key}{suffix}"] for s in sizes.values()], style, color=colour, marker="o",
+                          label=label)
     left.set(title="age MAE (years), UTKFace report split", xlabel="crop side / input side", xlim=(1.05, 0.25))
     right.set(title="gender accuracy", xlabel="crop side / input side", xlim=(1.05, 0.25))
     right.legend(fontsize=6, loc="lower left")
