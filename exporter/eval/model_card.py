@@ -217,7 +217,7 @@ def plot_history(history: list[dict], path: Path) -> None:
     steps = [h["step"] for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(steps, [h["age_mae"] for h in history], marker="o")
-    left.set(title="age MAE (years), UTKFace select part (mean of 1x, 2x)", xlabel="step")
+    left.set(title="age MAE (years), scored during training", xlabel="step")
     for key in ("gender_accuracy", "ap_unmasked", "ap_large"):
         right.plot(steps, [h[key] for h in history], marker="o", label=key)
     right.set(title="validation during training", xlabel="step", ylim=(0, 1))
