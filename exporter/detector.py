@@ -15,6 +15,7 @@ import torch
 from exporter.postprocess import DecodeConfig, Face, decode_faces
 from exporter.preprocess import Letterbox, letterbox
 from exporter.runner import Runner, torch_runner
+from exporter.second_look import SecondLook, look_again
 from exporter.spec import FACEKIT, ModelSpec
 
 
@@ -53,17 +54,24 @@ class Decoder:
 
 
 class Detector:
-    """Faces (box, keypoints, score, age, P(female)) in an RGB image, through one runner and one model spec."""
+    """Faces (box, keypoints, score, age, P(female)) in an RGB image, through one runner and one model spec.
 
-    def __init__(self, runner: Runner, spec: ModelSpec = FACEKIT, config: DecodeConfig | None = None):
+    With a SecondLook (the default for models with age and gender; None switches it off), a face that is
+    small in the input gets its age and gender from the same model run on a square crop around it.
+    """
+
+    def __init__(self, runner: Runner, spec: ModelSpec = FACEKIT, config: DecodeConfig | None = None,
+                 second_look: SecondLook | None = SecondLook()):
         self.runner = runner
         self.spec = spec
         self.decoder = Decoder(spec, config)
+        self.second_look = second_look if spec.has_attributes else None
 
     @classmethod
-    def from_torch(cls, model: torch.nn.Module, spec: ModelSpec = FACEKIT, device: str = "cpu") -> Detector:
+    def from_torch(cls, model: torch.nn.Module, spec: ModelSpec = FACEKIT, device: str = "cpu",
+                   second_look: SecondLook | None = SecondLook()) -> Detector:
         """The PyTorch reference model as a detector."""
-        return cls(torch_runner(model, spec.input, device), spec)
+        return cls(torch_runner(model, spec.input, device), spec, second_look=second_look)
 
     def pre(self, image_rgb: np.ndarray) -> tuple[object, Letterbox]:
         """Letterbox and the runner's input preparation."""
@@ -75,7 +83,7 @@ class Detector:
         return [face.to_image(box) for face in self.decoder.decode(self.runner.finish(raw), 0, config)]
 
     def timed(self, image_rgb: np.ndarray, config: DecodeConfig | None = None) -> tuple[list[Face], StageTimes]:
-        """Faces in image pixels and the seconds of each stage."""
+        """Faces in image pixels (first look only) and the seconds of each stage."""
         t0 = time.perf_counter()
         x, box = self.pre(image_rgb)
         t1 = time.perf_counter()
@@ -84,7 +92,18 @@ class Detector:
         faces = self.post(raw, box, config)
         return faces, StageTimes(t1 - t0, t2 - t1, time.perf_counter() - t2)
 
-    def __call__(self, image_rgb: np.ndarray, config: DecodeConfig | None = None) -> list[Face]:
-        """Faces in image pixels."""
+    def first_look(self, image_rgb: np.ndarray, config: DecodeConfig | None = None) -> list[Face]:
+        """Faces in image pixels from one run of the model."""
         x, box = self.pre(image_rgb)
         return self.post(self.runner.infer(x), box, config)
+
+    def with_extra_runs(self, image_rgb: np.ndarray, config: DecodeConfig | None = None) -> tuple[list[Face], int]:
+        """Faces in image pixels after the second look (when on), and how many extra model runs it took."""
+        faces = self.first_look(image_rgb, config)
+        if self.second_look is None:
+            return faces, 0
+        return look_again(image_rgb, faces, self.first_look, self.decoder.config, self.second_look)
+
+    def __call__(self, image_rgb: np.ndarray, config: DecodeConfig | None = None) -> list[Face]:
+        """Faces in image pixels (with the second look when on)."""
+        return self.with_extra_runs(image_rgb, config)[0]

@@ -84,9 +84,9 @@ def test_train_and_eval_missing_data_folder(tmp_path, capsys):
         assert result.code == 1 and "utkface not found: expected UTKFace crops" in result.err
 
 
-def _utk_folder(root, readable: bool, want_val: bool | None, count: int = 12):
-    """A data folder with UTKFace-named crops (readable or random bytes) and one face-free photo; want_val:
-    keep only files that fall into the validation split (True), only training files (False), or all (None)."""
+def _utk_folder(root, readable: bool, keep: str | None, count: int = 12):
+    """A data folder with UTKFace-named crops (readable or random bytes) and one face-free photo; keep: only the
+    files that fall into that part of the split ("train", "select" or "report"), or all (None)."""
     utk = root / "utkface"
     for i in range(count):
         path = utk / f"{20 + i}_{i % 2}_0_2017011617452{i:04d}.jpg.chip.jpg"
@@ -95,37 +95,38 @@ def _utk_folder(root, readable: bool, want_val: bool | None, count: int = 12):
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(bytes([i]) * 500)
-    if want_val is not None:
-        train, val = split_utkface(load_utkface(utk)[0])
-        for record in (train if want_val else val):
-            record.path.unlink()
+    if keep is not None:
+        parts = split_utkface(load_utkface(utk)[0])
+        for part in ("train", "select", "report"):
+            for record in getattr(parts, part) if part != keep else []:
+                record.path.unlink()
     photo(root / "negatives" / "wall.jpg", (300, 200))
     return root
 
 
 def test_train_data_all_corrupt(tmp_path, capsys, assets):
-    data = _utk_folder(tmp_path / "data", readable=False, want_val=None, count=20)
+    data = _utk_folder(tmp_path / "data", readable=False, keep=None, count=20)
     result = run(capsys, "train", "--data", data, "--out", tmp_path / "run", "--no-distill")
     assert result.code == 1 and "has no usable UTKFace training crops" in result.err
     assert "unreadable image" in result.err
 
 
-def test_train_data_too_small_for_a_validation_split(tmp_path, capsys, assets):
-    data = _utk_folder(tmp_path / "data", readable=True, want_val=False, count=4)
+def test_train_data_too_small_for_a_select_split(tmp_path, capsys, assets):
+    data = _utk_folder(tmp_path / "data", readable=True, keep="train", count=4)
     result = run(capsys, "train", "--data", data, "--out", tmp_path / "run", "--no-distill")
-    assert result.code == 1 and "has no usable UTKFace validation crops" in result.err
+    assert result.code == 1 and "has no usable UTKFace select crops" in result.err
     assert not (tmp_path / "run" / "best.pt").exists()
 
 
 def test_train_face_free_images_all_corrupt(tmp_path, capsys, assets):
-    data = _utk_folder(tmp_path / "data", readable=True, want_val=None, count=8)
+    data = _utk_folder(tmp_path / "data", readable=True, keep=None, count=8)
     (data / "negatives" / "wall.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     result = run(capsys, "train", "--data", data, "--out", tmp_path / "run", "--no-distill")
     assert result.code == 1 and "has no usable face-free images" in result.err
 
 
 def test_eval_data_all_corrupt_is_not_a_perfect_score(tmp_path, capsys, assets):
-    data = _utk_folder(tmp_path / "data", readable=False, want_val=True, count=40)
+    data = _utk_folder(tmp_path / "data", readable=False, keep="report", count=40)
     result = run(capsys, "eval", "--data", data, "--no-teachers")
     assert result.code == 1 and "UTKFace crops to score could be read" in result.err
     assert '"age_mae"' not in result.out

@@ -53,10 +53,10 @@ def test_load_from_names_counts_skips_and_groups_duplicates(tmp_path) -> None:
     assert "3 loaded" in report.summary() and "bad_gender 1" in report.summary()
     dup = {r.md5 for r in records if r.age in (40, 41)}
     assert len(dup) == 1
-    for fraction in (0.0, 0.3, 0.5, 0.7, 1.0):
-        train, val = split_utkface(records, fraction)
-        assert len(train) + len(val) == 3
-        sides = {("val" if r in val else "train") for r in records if r.age in (40, 41)}
+    for report, select in ((0.0, 0.0), (0.3, 0.3), (0.5, 0.2), (0.2, 0.7), (1.0, 0.0)):
+        parts = split_utkface(records, report, select)
+        assert len(parts.train) + len(parts.select) + len(parts.report) == 3
+        sides = {name for name in ("train", "select", "report") for r in getattr(parts, name) if r.age in (40, 41)}
         assert len(sides) == 1
 
 
@@ -92,7 +92,8 @@ def test_real_utkface() -> None:
     assert 8700 <= len(records) <= 8780
     assert 0 < sum(report.skipped.values()) <= 10
     assert all(1 <= r.age <= 116 and r.gender in (0, 1) and r.path.is_file() for r in records)
-    train, val = split_utkface(records)
-    assert 0.12 < len(val) / len(records) < 0.18
-    assert not {r.md5 for r in train} & {r.md5 for r in val}
+    parts = split_utkface(records)
+    assert 0.12 < len(parts.report) / len(records) < 0.18 and 0.05 < len(parts.select) / len(records) < 0.09
+    md5 = [{r.md5 for r in side} for side in (parts.train, parts.select, parts.report)]
+    assert not md5[0] & md5[1] and not md5[0] & md5[2] and not md5[1] & md5[2]
     assert len({r.md5 for r in records}) < len(records)  # the real set has byte-identical duplicates

@@ -73,10 +73,11 @@ def test_load_voc_clips_drops_and_counts(voc_root) -> None:
 
 def test_split_voc_keeps_duplicate_images_together(voc_root) -> None:
     images, _ = load_voc(voc_root)
-    for fraction in (0.1, 0.3, 0.5, 0.7, 0.9):
-        train, val = split_voc(images, fraction)
-        assert len(train) + len(val) == len(images)
-        sides = {"val" if image in val else "train" for image in images if image.path.stem.startswith("b")}
+    for report, select in ((0.1, 0.1), (0.3, 0.2), (0.5, 0.5), (0.7, 0.0), (0.1, 0.8)):
+        parts = split_voc(images, report, select)
+        assert len(parts.train) + len(parts.select) + len(parts.report) == len(images)
+        sides = {side for side in ("train", "select", "report") for image in getattr(parts, side)
+                 if image.path.stem.startswith("b")}
         assert len(sides) == 1
 
 
@@ -101,5 +102,5 @@ def test_real_facemask() -> None:
         for face in image.faces:
             x0, y0, x1, y1 = face.box
             assert 0 <= x0 < x1 <= image.width and 0 <= y0 < y1 <= image.height
-    train, val = split_voc(images)
-    assert 0.15 < len(val) / len(images) < 0.25
+    parts = split_voc(images)
+    assert 0.15 < len(parts.report) / len(images) < 0.25 and 0.06 < len(parts.select) / len(images) < 0.14

@@ -39,7 +39,9 @@ def test_model_card_describes_this_checkpoint():
     _, payload = load_model(DEFAULT_CHECKPOINT)
     assert card["training"]["best_step"] == payload["train"]["step"]
     assert card["model"]["config"] == payload["model_config"]
-    assert {"utkface_val", "facemask_val", "dlib_faces", "video_val"} <= set(card["metrics"])
+    assert {"utkface_report", "facemask_report", "dlib_faces", "video_report"} <= set(card["metrics"])
+    assert {"1x", "2x", "3x"} <= set(card["metrics"]["utkface_report"]["facekit_second_look"])
+    assert (WEIGHTS_DIR / "face_size.png").read_bytes()[:4] == b"\x89PNG"
     assert "non-commercial" in (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
 
 
@@ -58,13 +60,26 @@ def test_finds_the_face_the_teacher_finds(detector, assets, name):
     assert 15 <= best.age <= 80  # adults in every sample photo
 
 
+@pytest.mark.parametrize("name, female", [("astronaut.png", True), ("obama.jpg", False), ("obama2.jpg", False),
+                                          ("biden.jpg", False)])
+def test_sample_photos_get_gender_and_adult_age_right_with_the_second_look(detector, assets, name, female):
+    """In these photos the face covers 17-27% of the image side: the case the second look is for."""
+    mix = load_model(DEFAULT_CHECKPOINT)[1]["train"]["config"]["mix"]
+    if "framed_crop" not in mix:
+        pytest.skip("the shipped checkpoint predates the scale-robust recipe (no framed crops in its training mix); "
+                    "it passes once make train has retrained it (issue 11)")
+    best = max(detector(read_rgb(assets[name])), key=lambda f: f.score)
+    assert (best.female >= 0.5) == female, f"{name}: P(female) {best.female:.2f}"
+    assert best.age > 35, f"{name}: age {best.age:.1f}"
+
+
 @pytest.mark.needs_data
 def test_age_and_gender_on_held_out_crops(detector, datasets):
-    """A regression floor well below the model card's figures (age MAE 6.7, gender 82% on all 1,269 crops).
+    """A regression floor well below the model card's figures on the report split (faces filling the input).
 
     Three sample photos would be a coin toss for an 82% model, so the check uses 300 held-out crops.
     """
-    crops = evenly(load_splits(datasets).utk_val, 300)
+    crops = evenly(load_splits(datasets).utk_report, 300)
     scores = score_utkface(detector, crops, progress=False)
     assert scores.count == 300 and scores.detected >= 0.95
     assert scores.gender_accuracy >= 0.75 and scores.age_mae <= 8.0

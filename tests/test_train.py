@@ -53,10 +53,12 @@ def test_run_checkpoints_resume_and_ship(datasets, tmp_path):
 
 def test_splits_are_duplicate_safe(datasets):
     splits = load_splits(datasets)
-    train_md5 = {r.md5 for r in splits.utk_train}
-    assert train_md5.isdisjoint({r.md5 for r in splits.utk_val})
-    assert len(splits.utk_val) > 500 and splits.scenes_val and splits.videos_val
-    assert {v.name for v in splits.videos_train}.isdisjoint({v.name for v in splits.videos_val})
+    md5 = [{r.md5 for r in side} for side in (splits.utk_train, splits.utk_select, splits.utk_report)]
+    assert not md5[0] & md5[1] and not md5[0] & md5[2] and not md5[1] & md5[2]
+    assert len(splits.utk_report) > 1000 and len(splits.utk_select) > 500
+    assert splits.scenes_select and splits.scenes_report and splits.videos_report
+    assert not {p.path for p in splits.scenes_train} & {p.path for p in splits.scenes_select + splits.scenes_report}
+    assert {v.name for v in splits.videos_train}.isdisjoint({v.name for v in splits.videos_report})
 
 
 def test_missing_dataset_names_the_layout(tmp_path):

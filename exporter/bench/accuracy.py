@@ -25,8 +25,8 @@ def score_backends(backends: list[Backend], data_root: Path, sets: AccuracySets 
                    progress: bool = True) -> list[dict]:
     """Age MAE and gender accuracy (UTKFace validation), AP@0.5 (face-mask validation, dlib faces) per backend."""
     splits = load_splits(data_root)
-    utk = evenly(splits.utk_val, sets.utk_limit)
-    scenes = evenly(splits.scenes_val, sets.scenes_limit)
+    utk = evenly(splits.utk_report, sets.utk_limit)
+    scenes = evenly(splits.scenes_report, sets.scenes_limit)
     dlib = dlib_images(data_root)
     rows = []
     for backend in tqdm(backends, desc="accuracy", unit="model", disable=not progress):

@@ -20,6 +20,7 @@ from exporter.detector import Detector
 from exporter.jsonio import dump_json
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import DecodeConfig, Face
+from exporter.second_look import SecondLook
 
 KEYPOINT_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (255, 255, 0), (0, 255, 255))  # RGB
 
@@ -35,6 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print one JSON object per image or frame")
     p.add_argument("--strict", action="store_true",
                    help="a video cut short (fewer frames than its header declares) is an error: no annotated copy")
+    p.add_argument("--no-second-look", action="store_true",
+                   help="take age and gender from the first run only (default: run the model again on small faces)")
     args = p.parse_args(argv)
     if not 0.0 <= args.threshold <= 1.0:
         p.error(f"--threshold must be between 0 and 1, got {args.threshold}")
@@ -181,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckpointError as error:
         print(f"facekit detect: {error}", file=sys.stderr)
         return 1
-    detector = Detector.from_torch(model)
+    detector = Detector.from_torch(model, second_look=None if args.no_second_look else SecondLook())
     files: dict[Path, None] = {}  # ordered and de-duplicated
     failed = 0
     for path in args.paths:

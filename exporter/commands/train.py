@@ -32,7 +32,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--no-distill", action="store_true", help="train without the BlazeFace score distillation")
     p.add_argument("--utk-limit", type=int, default=None, help="use at most N UTKFace training crops (smoke runs)")
     p.add_argument("--scene-limit", type=int, default=None, help="use at most N scene photos (smoke runs)")
-    p.add_argument("--val-utk", type=int, default=d.val_utk, help="UTKFace validation crops scored during training")
+    p.add_argument("--val-utk", type=int, default=d.val_utk, help="UTKFace select crops scored during training (at each face size)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt when it exists")
     p.add_argument("--ship", type=Path, default=None, help="copy the best checkpoint here when training ends")
     return p.parse_args(argv)

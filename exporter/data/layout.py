@@ -15,12 +15,12 @@ from pathlib import Path
 
 from exporter.data.dlib_faces import load_dlib_faces
 from exporter.data.media import list_media
-from exporter.data.splits import split_of
+from exporter.data.splits import ThreeWay, split_by_key
 from exporter.data.types import LabelledImage, LoadReport
 from exporter.data.utkface import UtkRecord, load_utkface, split_utkface
 from exporter.data.voc import load_voc, split_voc
 
-VIDEO_VAL_FRACTION = 0.3
+VIDEO_REPORT_FRACTION = 0.3  # the same clips as the former two-way validation split
 DLIB_FILES = ("training.xml", "testing.xml")  # FaceKit never trains on them: both halves are test data here
 
 
@@ -30,14 +30,20 @@ class DatasetLayoutError(FileNotFoundError):
 
 @dataclass
 class DataSplits:
-    """Train/val split of every source (val parts are only used for evaluation)."""
+    """Train / select / report parts of every source.
+
+    select chooses the checkpoint during training; report is only scored (model card, README, bench, export
+    verification). Videos have no select part: training never scores them.
+    """
 
     utk_train: list[UtkRecord]
-    utk_val: list[UtkRecord]
+    utk_select: list[UtkRecord]
+    utk_report: list[UtkRecord]
     scenes_train: list[LabelledImage]
-    scenes_val: list[LabelledImage]
+    scenes_select: list[LabelledImage]
+    scenes_report: list[LabelledImage]
     videos_train: list[Path]
-    videos_val: list[Path]
+    videos_report: list[Path]
     negatives: list[Path]
     reports: list[LoadReport]
 
@@ -56,19 +62,21 @@ def load_splits(root: Path) -> DataSplits:
     """Load every source under root and split it deterministically (duplicate-safe)."""
     root = Path(root)
     utk, utk_report = load_utkface(_require(root / "utkface", "UTKFace crops named age_gender_race_date.jpg"))
-    utk_train, utk_val = split_utkface(utk)
+    utk_parts = split_utkface(utk)
     reports = [utk_report]
-    scenes_train: list[LabelledImage] = []
-    scenes_val: list[LabelledImage] = []
+    scene_parts: ThreeWay[LabelledImage] = ThreeWay([], [], [])
     if (root / "facemask").exists():
         scenes, scene_report = load_voc(root / "facemask")
-        scenes_train, scenes_val = split_voc(scenes)
+        scene_parts = split_voc(scenes)
         reports.append(scene_report)
     videos = list_media([root / "videos"]) if (root / "videos").exists() else []
-    videos_val = [v for v in videos if split_of(v.name, VIDEO_VAL_FRACTION) == "val"]
-    videos_train = [v for v in videos if v not in videos_val]
+    video_parts = split_by_key(videos, lambda v: v.name, VIDEO_REPORT_FRACTION)
     negatives = list_media([_require(root / "negatives", "a folder of face-free images")])
-    return DataSplits(utk_train, utk_val, scenes_train, scenes_val, videos_train, videos_val, negatives, reports)
+    return DataSplits(
+        utk_parts.train, utk_parts.select, utk_parts.report,
+        scene_parts.train, scene_parts.select, scene_parts.report,
+        video_parts.train, video_parts.report, negatives, reports,
+    )
 
 
 def dlib_images(root: Path) -> list[LabelledImage]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporter.data.media import IMAGE_SUFFIXES
-from exporter.data.splits import file_md5, split_by_key
+from exporter.data.splits import ThreeWay, file_md5, split_by_key
 from exporter.data.types import LoadReport
 
 MIN_AGE, MAX_AGE = 1, 116
@@ -81,9 +81,15 @@ def load_utkface(root: Path) -> tuple[list[UtkRecord], LoadReport]:
     return records, report
 
 
-def split_utkface(records: list[UtkRecord], val_fraction: float = 0.15) -> tuple[list[UtkRecord], list[UtkRecord]]:
-    """(train, val) grouped by file md5, so byte-identical crops never straddle the split."""
-    return split_by_key(records, lambda record: record.md5, val_fraction, salt="facekit-utkface")
+UTK_REPORT_FRACTION = 0.15  # the same crops as the former two-way validation split
+UTK_SELECT_FRACTION = 0.07  # about 600 crops to choose the checkpoint on
+
+
+def split_utkface(
+    records: list[UtkRecord], report_fraction: float = UTK_REPORT_FRACTION, select_fraction: float = UTK_SELECT_FRACTION
+) -> ThreeWay[UtkRecord]:
+    """Train / select / report grouped by file md5, so byte-identical crops never straddle the split."""
+    return split_by_key(records, lambda record: record.md5, report_fraction, select_fraction, salt="facekit-utkface")
 
 
 def _is_image(path: Path) -> bool:

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from exporter.data.media import IMAGE_SUFFIXES, image_size
-from exporter.data.splits import file_md5, split_by_key
+from exporter.data.splits import ThreeWay, file_md5, split_by_key
 from exporter.data.types import FaceLabel, LabelledImage, LoadReport, clip_box
 
 MASKED_CLASSES = frozenset({"con_mascarilla", "mascarilla_mal_puesta", "with_mask", "mask_weared_incorrect"})
@@ -58,11 +58,15 @@ def load_voc(root: Path) -> tuple[list[LabelledImage], LoadReport]:
     return images, report
 
 
+VOC_REPORT_FRACTION = 0.2  # the same photos as the former two-way validation split
+VOC_SELECT_FRACTION = 0.1
+
+
 def split_voc(
-    images: list[LabelledImage], val_fraction: float = 0.2
-) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """(train, val) grouped by image file md5, so duplicate photos never straddle the split."""
-    return split_by_key(images, lambda image: file_md5(image.path), val_fraction, salt="facekit-voc")
+    images: list[LabelledImage], report_fraction: float = VOC_REPORT_FRACTION, select_fraction: float = VOC_SELECT_FRACTION
+) -> ThreeWay[LabelledImage]:
+    """Train / select / report grouped by image file md5, so duplicate photos never straddle the split."""
+    return split_by_key(images, lambda image: file_md5(image.path), report_fraction, select_fraction, salt="facekit-voc")
 
 
 def _size(tree: ET.Element, image_path: Path) -> tuple[int, int]:

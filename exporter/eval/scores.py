@@ -13,9 +13,11 @@ from exporter.data.layout import DatasetLayoutError
 from exporter.data.media import iter_frames
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
+from exporter.detector import Detector
 from exporter.metrics import DetectionAccumulator, age_mae, filter_by_min_size, gender_accuracy, precision_recall_at
 from exporter.postprocess import DecodeConfig, Face
 from exporter.image_io import read_rgb
+from exporter.second_look import SecondLook, look_again
 
 AP_SCORE_THRESHOLD = 0.05  # detections kept for AP curves (the operating threshold is DecodeConfig's)
 LARGE_FACE_FRACTION = 0.10  # "large" faces: at least 10% of the image's longer side
@@ -27,42 +29,119 @@ class FaceDetector(Protocol):
     def __call__(self, image_rgb: np.ndarray, config: DecodeConfig) -> list[Face]: ...
 
 
+ADULT_AGE = 18  # adults and minors are scored apart: minors' gender is much harder
+
+
 @dataclass(frozen=True)
 class AttributeScores:
-    """Age and gender on face crops."""
+    """Age and gender on face crops, over all of them and for adults (18+) and minors apart."""
 
     age_mae: float
     gender_accuracy: float
     detected: float  # share of crops where a face passed the operating threshold
     count: int
+    age_mae_adults: float = float("nan")
+    gender_accuracy_adults: float = float("nan")
+    age_mae_minors: float = float("nan")
+    gender_accuracy_minors: float = float("nan")
 
 
-def score_utkface(detector: FaceDetector, records: list[UtkRecord], progress: bool = True) -> AttributeScores:
-    """Age MAE and gender accuracy of the top face on each whole crop (a fallback at a low threshold)."""
-    ages, females, true_age, true_gender, hits = [], [], [], [], 0
-    low = DecodeConfig(score_threshold=0.0)
-    for rec in tqdm(records, desc="UTKFace age/gender", unit="img", disable=not progress):
+def centred_on_canvas(image: np.ndarray, factor: int) -> np.ndarray:
+    """The image centred on a black square canvas factor times its longer side (factor 1: the image itself)."""
+    if factor < 1:
+        raise ValueError(f"canvas factor must be at least 1, got {factor}")
+    if factor == 1:
+        return image
+    h, w = image.shape[:2]
+    side = factor * max(h, w)
+    canvas = np.zeros((side, side, 3), image.dtype)
+    y0, x0 = (side - h) // 2, (side - w) // 2
+    canvas[y0 : y0 + h, x0 : x0 + w] = image
+    return canvas
+
+
+def _subset(pred_age, pred_female, true_age, true_gender, keep) -> tuple[float, float]:
+    if not keep.any():
+        return float("nan"), float("nan")
+    return age_mae(pred_age[keep], true_age[keep]), gender_accuracy(pred_female[keep], true_gender[keep])
+
+
+def _attribute_scores(ages: list, females: list, true_age: list, true_gender: list, hits: int) -> AttributeScores:
+    """Scores over all crops and for adults and minors apart."""
+    pred_age, pred_female = np.array(ages, np.float64), np.array(females, np.float64)
+    true_age_arr, true_gender_arr = np.array(true_age, np.float64), np.array(true_gender, np.float64)
+    adult = true_age_arr >= ADULT_AGE
+    parts = [_subset(pred_age, pred_female, true_age_arr, true_gender_arr, keep) for keep in (adult, ~adult)]
+    return AttributeScores(
+        age_mae(pred_age, true_age_arr),
+        gender_accuracy(pred_female, true_gender_arr),
+        hits / max(len(true_age), 1),
+        len(true_age),
+        *parts[0],
+        *parts[1],
+    )
+
+
+def _crops(records: list[UtkRecord], canvas: int, progress: bool, desc: str):
+    """(record, image) of every readable crop, centred on its canvas."""
+    for rec in tqdm(records, desc=f"{desc}, canvas {canvas}x", unit="img", disable=not progress):
         try:
-            image = read_rgb(rec.path)
+            yield rec, centred_on_canvas(read_rgb(rec.path), canvas)
         except ValueError:
             continue
+
+
+def score_utkface(
+    detector: FaceDetector, records: list[UtkRecord], progress: bool = True, canvas: int = 1
+) -> AttributeScores:
+    """Age MAE and gender accuracy of the top face on each whole crop (a fallback at a low threshold).
+
+    canvas > 1 centres each crop on a black square that many times its side, so the face covers 1/canvas
+    of the input side (as in a camera frame) instead of filling it.
+    """
+    ages, females, true_age, true_gender, hits = [], [], [], [], 0
+    low = DecodeConfig(score_threshold=0.0)
+    for rec, image in _crops(records, canvas, progress, "UTKFace age/gender"):
         faces = detector(image, DecodeConfig())
         hits += bool(faces)
-        faces = faces or detector(image, low)
-        best = max(faces, key=lambda f: f.score)
+        best = max(faces or detector(image, low), key=lambda f: f.score)
         ages.append(best.age)
         females.append(best.female)
         true_age.append(rec.age)
         true_gender.append(rec.gender)
+    _require_read(records, true_age)
+    return _attribute_scores(ages, females, true_age, true_gender, hits)
+
+
+def _require_read(records: list[UtkRecord], true_age: list) -> None:
+    """A scoring run that could read none of its crops is an error, not an age error of 0."""
     if records and not true_age:
         raise DatasetLayoutError(f"none of the {len(records)} UTKFace crops to score could be read (the first is "
                                  f"{records[0].path}); replace the damaged files or point --data at another folder")
-    return AttributeScores(
-        age_mae(np.array(ages), np.array(true_age)),
-        gender_accuracy(np.array(females), np.array(true_gender)),
-        hits / max(len(true_age), 1),
-        len(true_age),
-    )
+
+
+def score_utkface_looks(
+    detector: Detector, records: list[UtkRecord], look: SecondLook, progress: bool = True, canvas: int = 1
+) -> tuple[AttributeScores, AttributeScores]:
+    """score_utkface of the model alone and with the second look, sharing one first look per crop."""
+    first: tuple[list, list] = ([], [])
+    second: tuple[list, list] = ([], [])
+    true_age, true_gender, hits = [], [], 0
+    low = DecodeConfig(score_threshold=0.0)
+    for rec, image in _crops(records, canvas, progress, "UTKFace age/gender, first and second look"):
+        faces = detector.first_look(image, DecodeConfig())
+        hits += bool(faces)
+        faces = faces or detector.first_look(image, low)
+        refined = look_again(image, faces, detector.first_look, detector.decoder.config, look)[0]
+        best = max(range(len(faces)), key=lambda i: faces[i].score)  # look_again keeps order and scores
+        for store, face in ((first, faces[best]), (second, refined[best])):
+            store[0].append(face.age)
+            store[1].append(face.female)
+        true_age.append(rec.age)
+        true_gender.append(rec.gender)
+    _require_read(records, true_age)
+    return (_attribute_scores(*first, true_age, true_gender, hits),
+            _attribute_scores(*second, true_age, true_gender, hits))
 
 
 @dataclass(frozen=True)

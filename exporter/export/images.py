@@ -72,7 +72,7 @@ def export_images(data_root: Path | None, calibrate: bool, size: int = 128) -> t
         squares = _squares(_paths(splits.utk_train, splits.scenes_train, CALIBRATION_COUNT), size)
         calibration = ImageSet(_checked(squares, MIN_CALIBRATION, "calibration", data_root),
                                f"datasets folder: {len(squares)} training-split UTKFace crops and face-mask scenes")
-    squares = _squares(_paths(splits.utk_val, splits.scenes_val, VERIFICATION_COUNT), size)
+    squares = _squares(_paths(splits.utk_report, splits.scenes_report, VERIFICATION_COUNT), size)
     verification = ImageSet(_checked(squares, MIN_VERIFICATION, "verification", data_root),
                             f"datasets folder: {len(squares)} held-out UTKFace crops and face-mask scenes")
     return calibration, verification

@@ -16,7 +16,7 @@ class TrainConfig:
     data_root: Path
     out_dir: Path = Path("runs/train")
     variant: str = "facekit-s"
-    steps: int = 3000
+    steps: int = 3000  # 31 min on 2 free CPU cores (the last shipped run); hours when the cores are shared
     batch_size: int = 64
     lr: float = 4e-3
     weight_decay: float = 1e-4
@@ -28,7 +28,7 @@ class TrainConfig:
     utk_limit: int | None = None  # use at most this many UTKFace training crops (tests, smoke runs)
     scene_limit: int | None = None
     video_every: int = 15  # take every Nth frame of the training videos
-    val_utk: int = 600  # UTKFace validation crops scored during training
+    val_utk: int = 400  # UTKFace select crops scored during training (at each face size of SELECT_CANVASES)
     mix: SampleMix = field(default_factory=SampleMix)
     augment: Augment = field(default_factory=Augment)
     loss: LossWeights = field(default_factory=LossWeights)

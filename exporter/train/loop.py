@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -49,6 +51,16 @@ class TrainingDiverged(ValueError):
     """The loss became NaN or infinite; the checkpoints written before are kept."""
 
 
+SELECT_CANVASES = (1, 2)  # face filling the input, and at half its side: the checkpoint must hold at both
+
+
+def host_description(device: torch.device) -> str:
+    """Where a run trains, for the model card: device, CPU architecture and cores, threads, torch version."""
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    return (f"{where}; {platform.machine()} host with {os.cpu_count()} CPU cores, torch {torch.__version__} "
+            f"using {torch.get_num_threads()} threads")
+
+
 def validation_score(metrics: dict[str, float]) -> float:
     """One number to pick the best checkpoint: unmasked AP + gender accuracy - age MAE / 10."""
     return metrics["ap_unmasked"] + metrics["gender_accuracy"] - metrics["age_mae"] / 10.0
@@ -93,22 +105,23 @@ class Trainer:
         for report in [*splits.reports, utk_report, scene_report, video_report, neg_report]:
             if report is not None:
                 self.log(report.summary())
-        self.val_utk = evenly(splits.utk_val, cfg.val_utk)
+        self.val_utk = evenly(splits.utk_select, cfg.val_utk)
         for name, found, report in (("UTKFace training crops", crops, utk_report), ("face-free images", backgrounds, neg_report),
-                                    ("UTKFace validation crops", self.val_utk, None)):
+                                    ("UTKFace select crops", self.val_utk, None)):
             if not found:
                 detail = f" ({report.summary()})" if report is not None else ""
                 raise DatasetLayoutError(f"{cfg.data_root} has no usable {name}{detail}: too few or unreadable files; "
                                          "add readable images or point --data at another folder")
         self.pools = SamplePools(crops, backgrounds, scenes, videos)
-        self.val_scenes = splits.scenes_val
+        self.val_scenes = splits.scenes_select
         self.data_summary = {
             "utkface_train_crops": len(crops),
-            "utkface_val_crops_scored_in_training": len(self.val_utk),
+            "utkface_select_crops_scored_in_training": len(self.val_utk),
+            "scene_select_images": len(self.val_scenes),
             "scene_train_images": len(scenes),
             "video_train_frames": len(videos),
             "video_train_files": [p.name for p in splits.videos_train],
-            "video_val_files": [p.name for p in splits.videos_val],
+            "video_report_files": [p.name for p in splits.videos_report],
             "negative_images": len(backgrounds),
         }
 
@@ -156,10 +169,18 @@ class Trainer:
         return parts
 
     def validate(self) -> dict[str, float]:
-        """Age/gender on UTKFace val crops and detection AP on the scene val split."""
-        detector = Detector.from_torch(self.model, device=str(self.device))
-        attrs = score_utkface(detector, self.val_utk, progress=False)
-        metrics = {"age_mae": attrs.age_mae, "gender_accuracy": attrs.gender_accuracy, "utk_detected": attrs.detected}
+        """Age/gender on UTKFace select crops at each face size and detection AP on the scene select part.
+
+        The first look only (the model itself); the report parts are never scored here.
+        """
+        detector = Detector.from_torch(self.model, device=str(self.device), second_look=None)
+        metrics: dict[str, float] = {}
+        for canvas in SELECT_CANVASES:
+            attrs = score_utkface(detector, self.val_utk, progress=False, canvas=canvas)
+            metrics.update({f"age_mae_{canvas}x": attrs.age_mae, f"gender_accuracy_{canvas}x": attrs.gender_accuracy,
+                            f"utk_detected_{canvas}x": attrs.detected})
+        for name in ("age_mae", "gender_accuracy"):  # the checkpoint is chosen on the mean over the face sizes
+            metrics[name] = float(np.mean([metrics[f"{name}_{canvas}x"] for canvas in SELECT_CANVASES]))
         if self.val_scenes:
             det = score_scenes(detector, self.val_scenes, progress=False)
             metrics.update(ap_all=det.ap_all, ap_unmasked=det.ap_unmasked, ap_large=det.ap_large)
@@ -177,6 +198,7 @@ class Trainer:
                 "history": self.history,
                 "data": self.data_summary,
                 "device": str(self.device),
+                "host": host_description(self.device),
             }
         }
 

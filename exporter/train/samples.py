@@ -38,10 +38,11 @@ class SourceImage:
 class SampleMix:
     """Probability of each sample kind (normalised when drawn)."""
 
-    zoomed_crop: float = 0.30  # one UTKFace crop filling 55-100% of the frame, on a face-free background
-    composite: float = 0.35  # 1-3 UTKFace crops pasted at random scale onto a face-free scene
-    scene: float = 0.25  # a random window of a real labelled scene photo
-    video: float = 0.10  # a video frame with teacher labels
+    zoomed_crop: float = 0.20  # one UTKFace crop filling 55-100% of the frame, on a face-free background
+    framed_crop: float = 0.30  # one UTKFace crop, its side 1/3.5 to 1 of the frame, whole, on black or a scene
+    composite: float = 0.25  # 1-3 UTKFace crops pasted at random scale onto a face-free scene
+    scene: float = 0.18  # a random window of a real labelled scene photo
+    video: float = 0.07  # a video frame with teacher labels
     negative: float = 0.0  # a face-free scene alone (composites already add plenty of background)
 
 
@@ -155,6 +156,25 @@ def zoomed_crop(rng: np.random.Generator, pools: SamplePools, size: int) -> tupl
     return canvas, _affine_faces(list(crop.faces), matrix)
 
 
+FRAMED_MIN_SIDE = 1 / 3.5  # smallest crop side in framed_crop, as a share of the frame (eval goes to 1/3)
+
+
+def framed_crop(rng: np.random.Generator, pools: SamplePools, size: int) -> tuple[np.ndarray, list[LabelledFace]]:
+    """One whole face crop at a log-uniform size and a random place, on black (as a letterboxed photo) or a scene.
+
+    Aimed at the attribute heads: the same labelled faces at the sizes a camera frame gives them.
+    """
+    crop = pools.crops[rng.integers(len(pools.crops))]
+    h, w = crop.image.shape[:2]
+    side = size * float(np.exp(rng.uniform(np.log(FRAMED_MIN_SIDE), 0.0)))
+    out_w, out_h = max(1, min(size, round(w * side / max(h, w)))), max(1, min(size, round(h * side / max(h, w))))
+    x0, y0 = int(rng.integers(0, size - out_w + 1)), int(rng.integers(0, size - out_h + 1))
+    canvas = np.zeros((size, size, 3), np.uint8) if rng.random() < 0.5 else _background(rng, pools, size)
+    canvas[y0 : y0 + out_h, x0 : x0 + out_w] = cv2.resize(crop.image, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    matrix = np.array([[out_w / w, 0, x0], [0, out_h / h, y0]], np.float64)
+    return canvas, _affine_faces(list(crop.faces), matrix)
+
+
 def composite(rng: np.random.Generator, pools: SamplePools, size: int) -> tuple[np.ndarray, list[LabelledFace]]:
     """1-3 face crops at random scales and places on a face-free scene, without heavy overlap."""
     canvas = _background(rng, pools, size)
@@ -253,6 +273,7 @@ def draw_sample(
     """Draw one augmented training sample of a randomly chosen kind."""
     kinds = {
         "zoomed_crop": mix.zoomed_crop if pools.crops else 0.0,
+        "framed_crop": mix.framed_crop if pools.crops else 0.0,
         "composite": mix.composite if pools.crops and pools.backgrounds else 0.0,
         "scene": mix.scene if pools.scenes else 0.0,
         "video": mix.video if pools.videos else 0.0,
@@ -262,6 +283,8 @@ def draw_sample(
     kind = names[rng.choice(len(names), p=weights / weights.sum())]
     if kind == "zoomed_crop":
         image, faces = zoomed_crop(rng, pools, size)
+    elif kind == "framed_crop":
+        image, faces = framed_crop(rng, pools, size)
     elif kind == "composite":
         image, faces = composite(rng, pools, size)
     elif kind == "negative":
