@@ -142,7 +142,8 @@ struct BenchmarkRunner {
         var latency: [PhoneBenchReport.LatencyRow] = []
         for choice in ComputeChoice.allCases {
             progress("Latency: \(choice.title)")
-            let model = try FaceModel(resources: resources, choice: choice)
+            let model = try CoreMLFaceModel(contentsOf: resources.compiledModelURL, manifest: resources.manifest,
+                                              computeUnits: choice.units)
             let pipeline = FacePipeline(manifest: resources.manifest, infer: model.infer)
             for run in 0..<settings.warmupRuns {
                 _ = try pipeline.detect(images[run % images.count])
@@ -172,7 +173,8 @@ struct BenchmarkRunner {
 
     /// Each policy of reuse_traces.json, with its settings, over the clip repeated; model on all compute units.
     private func reuseRows() throws -> [PhoneBenchReport.ReuseRow] {
-        let model = try FaceModel(resources: resources, choice: .all)
+        let model = try CoreMLFaceModel(contentsOf: resources.compiledModelURL, manifest: resources.manifest,
+                                          computeUnits: ComputeChoice.all.units)
         let pipeline = FacePipeline(manifest: resources.manifest, infer: model.infer)
         let clip = try (0..<resources.reuse.frames.dataBase64.count).map(resources.reuse.frame)
         _ = try pipeline.detect(clip[0])  // warm-up

@@ -23,6 +23,7 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
     private let processingQueue = DispatchQueue(label: "facekit.processing")
     private let output = AVCaptureVideoDataOutput()
     private var resources: DemoResources?
+    private var configured: DemoSettings?
     // Touched on processingQueue only.
     private var scheduler: FrameReuseScheduler?
     private var lastTimes: StageTimes?
@@ -51,10 +52,14 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
 
     /// Apply new settings: a new model for other compute units, a new scheduler for other reuse settings.
     func configure(settings: DemoSettings) {
-        guard let resources else { return }
+        guard let resources, settings.computeChoice != configured?.computeChoice || settings.reuse != configured?.reuse else {
+            return
+        }
+        configured = settings
         processingQueue.async {
             do {
-                let model = try FaceModel(resources: resources, choice: settings.computeChoice)
+                let model = try CoreMLFaceModel(contentsOf: resources.compiledModelURL, manifest: resources.manifest,
+                                                computeUnits: settings.computeChoice.units)
                 let pipeline = FacePipeline(manifest: resources.manifest, infer: model.infer)
                 self.scheduler = try FrameReuseScheduler(config: settings.reuse, sampling: resources.reuse.sampling) { [weak self] frame in
                     let (faces, times) = try pipeline.detect(frame)
@@ -78,6 +83,12 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
 
     func stop() {
         sessionQueue.async { self.session.stopRunning() }
+    }
+
+    func resume() {
+        sessionQueue.async {
+            if !self.session.inputs.isEmpty, !self.session.isRunning { self.session.startRunning() }
+        }
     }
 
     private func configureSession(position: AVCaptureDevice.Position) {

@@ -48,8 +48,10 @@ struct ContentView: View {
                 SettingsView(settings: binding, reuseDefaults: reuseDefaults)
             }
         }
-        .sheet(isPresented: $showBenchmark) {
+        .sheet(isPresented: $showBenchmark, onDismiss: { camera.resume() }) {
+            // The camera pauses so that the benchmark has the phone to itself.
             BenchmarkView()
+                .onAppear { camera.stop() }
         }
         .onChange(of: settings) { newValue in
             if let newValue { camera.configure(settings: newValue) }

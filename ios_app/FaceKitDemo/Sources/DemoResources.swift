@@ -33,7 +33,6 @@ struct DemoResources {
 enum DemoError: Error, LocalizedError {
     case missingResource(String, String)
     case unreadableImage(String)
-    case modelMismatch(String)
 
     var errorDescription: String? {
         switch self {
@@ -41,8 +40,6 @@ enum DemoError: Error, LocalizedError {
             return "\(name) is not in the app bundle: \(fix)."
         case let .unreadableImage(name):
             return "Cannot decode the bundled image \(name)."
-        case let .modelMismatch(why):
-            return "The Core ML model does not match its manifest: \(why). Export both again with `make export TARGET=ios`."
         }
     }
 }

@@ -2,12 +2,10 @@ import Foundation
 
 /// The export bundle's manifest.json (exporter/schemas/manifest.schema.json): every constant the app runs with.
 public struct BundleManifest: Decodable, Sendable {
-    /// The model input: a size x size RGB square; mean and std when the manifest states them as numbers.
+    /// The model input: a size x size RGB square (the Core ML model embeds the normalisation: it takes pixels).
     public struct Input: Decodable, Sendable {
         public let size: Int
         public let colour: String
-        public let mean: Float?
-        public let std: Float?
     }
 
     /// One model output: its name (the role it plays) and what its numbers mean.

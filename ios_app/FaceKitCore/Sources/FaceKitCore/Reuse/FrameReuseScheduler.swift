@@ -53,11 +53,11 @@ public final class FrameReuseScheduler {
         case .everyFrame:
             return [{ _, _ in .everyFrame }]
         case .skipN:
-            return [Self.maxReuse, Self.period]
+            return [FrameReuseScheduler.maxReuse, FrameReuseScheduler.period]
         case .motionGated:
-            return [Self.maxReuse, Self.sceneChange]
+            return [FrameReuseScheduler.maxReuse, FrameReuseScheduler.sceneChange]
         case .motionGatedTracking:
-            return [Self.maxReuse, Self.sceneChange, Self.faceChange]
+            return [FrameReuseScheduler.maxReuse, FrameReuseScheduler.sceneChange, FrameReuseScheduler.faceChange]
         }
     }
 
