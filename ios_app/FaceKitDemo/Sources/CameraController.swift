@@ -97,7 +97,9 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
             session.commitConfiguration()
             if !session.isRunning { session.startRunning() }
         }
-        session.sessionPreset = .vga640x480
+        if session.canSetSessionPreset(.vga640x480) {
+            session.sessionPreset = .vga640x480  // ample for a 128 px model input, and a cheap letterbox
+        }
         session.inputs.forEach(session.removeInput)
         guard let device = AVCaptureDevice.default(.builtInWideAngleCamera, for: .video, position: position),
               let input = try? AVCaptureDeviceInput(device: device), session.canAddInput(input) else {
@@ -118,7 +120,10 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
             } else if connection.isVideoOrientationSupported {
                 connection.videoOrientation = .portrait
             }
-            connection.isVideoMirrored = false
+            if connection.isVideoMirroringSupported {
+                connection.automaticallyAdjustsVideoMirroring = false
+                connection.isVideoMirrored = false  // the model sees the scene as it is; ViewMapping mirrors the overlay
+            }
         }
         let front = position == .front
         processingQueue.async { self.mirrored = front }

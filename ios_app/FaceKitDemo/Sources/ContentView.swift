@@ -153,9 +153,10 @@ struct FaceOverlay: View {
     }
 
     private func label(_ face: Face) -> String {
-        var parts = [String(format: "%.0f%%", face.score * 100)]
+        let percent = FloatingPointFormatStyle<Float>.Percent().precision(.fractionLength(0))
+        var parts = [face.score.formatted(percent)]
         if let age = face.age { parts.append(String(format: "%.0f y", age)) }
-        if let female = face.female { parts.append(String(format: "P(female) %.0f%%", female * 100)) }
+        if let female = face.female { parts.append("P(female) " + female.formatted(percent)) }
         return parts.joined(separator: " · ")
     }
 }
