@@ -278,6 +278,52 @@ def test_no_manifest_constant_is_repeated_in_swift():
         assert not literals & constants, f"{path.relative_to(REPO)} repeats {sorted(literals & constants)}"
 
 
+# --- the benchmark report against exporter/schemas/phone_bench.schema.json -----------------------------------------
+
+def encoded_keys(struct) -> list[str]:
+    """JSON keys a Swift Encodable struct writes: its CodingKeys, else its stored instance properties."""
+    body = struct.child_by_field_name("body")
+    for child in body.children:
+        if child.type == "class_declaration" and child.child_by_field_name("name").text.decode() == "CodingKeys":
+            return enum_values(child)
+    keys = []
+    for prop in (c for c in body.children if c.type == "property_declaration"):
+        static = any(m.text.decode() == "static" for c in prop.children if c.type == "modifiers" for m in walk(c))
+        if not static and not any(c.type == "computed_property" for c in prop.children):
+            keys.append(prop.child_by_field_name("name").text.decode())
+    return keys
+
+
+@pytest.fixture(scope="module")
+def report_structs() -> dict[str, list[str]]:
+    """Keys written by PhoneBenchReport and its nested structs in Benchmark.swift, by struct name."""
+    structs = declarations(DEMO / "Sources" / "Benchmark.swift", "struct")
+    return {name: encoded_keys(node) for name, node in structs.items()}
+
+
+PHONE_SCHEMA = json.loads((REPO / "exporter" / "schemas" / "phone_bench.schema.json").read_text())
+
+
+@pytest.mark.parametrize("struct, schema_part", [
+    ("PhoneBenchReport", PHONE_SCHEMA), ("Device", PHONE_SCHEMA["properties"]["device"]),
+    ("App", PHONE_SCHEMA["properties"]["app"]), ("LatencyRow", PHONE_SCHEMA["$defs"]["latency_row"]),
+    ("Timing", PHONE_SCHEMA["$defs"]["timing"]), ("ReuseRow", PHONE_SCHEMA["$defs"]["reuse_row"])])
+def test_benchmark_report_writes_the_schemas_fields(report_structs, struct, schema_part):
+    keys = set(report_structs[struct])
+    assert set(schema_part["required"]) <= keys <= set(schema_part["properties"]), struct
+
+
+def test_benchmark_delegates_and_platform_are_the_schemas():
+    delegates = PHONE_SCHEMA["$defs"]["latency_row"]["properties"]["delegate"]["enum"]
+    source = (DEMO / "Sources" / "ComputeChoice.swift").read_bytes()
+    function = next(n for n in walk(parse(source).root_node)
+                    if n.type == "property_declaration" and n.child_by_field_name("name").text.decode() == "delegate")
+    written = {n.child_by_field_name("text").text.decode() for n in walk(function) if n.type == "line_string_literal"}
+    assert written and written <= set(delegates)
+    benchmark = (DEMO / "Sources" / "Benchmark.swift").read_text()
+    assert 'platform: "ios"' in benchmark and f'let schema = "{PHONE_SCHEMA["properties"]["schema"]["const"]}"' in benchmark
+
+
 # --- the saved Core ML spec (from one `export all` of the shipped checkpoint) ---------------------------------------
 
 # Importing coremltools pulls TensorFlow (~40 s); its protos alone, loaded as a package of their own, take a second.
