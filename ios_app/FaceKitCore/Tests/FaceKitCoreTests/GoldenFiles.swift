@@ -1,10 +1,6 @@
 import FaceKitCore
 import Foundation
 import XCTest
-#if canImport(ImageIO)
-import CoreGraphics
-import ImageIO
-#endif
 
 /// tests/golden/contract.json: the frozen goldens every app port is checked against (written by the Python reference).
 struct Contract: Decodable {
@@ -78,11 +74,11 @@ enum GoldenFiles {
     static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
     static func contract() throws -> Contract {
-        let url = url("contract.json")
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("\(url.path) is missing: the goldens are written by the Python reference and committed in tests/golden")
+        let file = url("contract.json")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw XCTSkip("\(file.path) is missing: the goldens are written by the Python reference and committed in tests/golden")
         }
-        return try JSONDecoder().decode(Contract.self, from: Data(contentsOf: url))
+        return try JSONDecoder().decode(Contract.self, from: Data(contentsOf: file))
     }
 
     /// The float32 little-endian values of a file.
@@ -95,49 +91,9 @@ enum GoldenFiles {
         }
     }
 
-    /// An RGB PNG as stored (no colour management), through ImageIO.
+    /// An RGB PNG as stored (no colour management), with the tests' own decoder (no ImageIO: Linux runs it too).
     static func png(_ name: String) throws -> RGBImage {
-        #if canImport(ImageIO)
-        guard let source = CGImageSourceCreateWithURL(url(name) as CFURL, nil),
-              let image = CGImageSourceCreateImageAtIndex(source, 0, nil),
-              let data = image.dataProvider?.data,
-              let bytes = CFDataGetBytePtr(data) else {
-            throw GoldenError.unreadable(name)
-        }
-        let bytesPerPixel = image.bitsPerPixel / 8
-        guard image.bitsPerComponent == 8, bytesPerPixel == 3 || bytesPerPixel == 4 else {
-            throw GoldenError.unsupported(name, image.bitsPerComponent, image.bitsPerPixel)
-        }
-        let alphaFirst = [CGImageAlphaInfo.first, .premultipliedFirst, .noneSkipFirst].contains(image.alphaInfo)
-        let littleEndian = image.bitmapInfo.contains(.byteOrder32Little)
-        var channels = littleEndian ? [2, 1, 0].map { $0 + (alphaFirst ? 0 : 1) } : [0, 1, 2].map { $0 + (alphaFirst ? 1 : 0) }
-        if bytesPerPixel == 3 {
-            channels = [0, 1, 2]
-        }
-        var pixels = [UInt8]()
-        pixels.reserveCapacity(image.width * image.height * 3)
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                let p = y * image.bytesPerRow + x * bytesPerPixel
-                pixels.append(contentsOf: channels.map { bytes[p + $0] })
-            }
-        }
-        return RGBImage(width: image.width, height: image.height, pixels: pixels)
-        #else
-        throw XCTSkip("decoding the golden PNGs needs ImageIO (macOS); the other golden tests run here")
-        #endif
-    }
-}
-
-enum GoldenError: Error, CustomStringConvertible {
-    case unreadable(String)
-    case unsupported(String, Int, Int)
-
-    var description: String {
-        switch self {
-        case let .unreadable(name): return "cannot decode \(name) as an image"
-        case let .unsupported(name, bits, pixelBits): return "\(name): \(bits) bits per component, \(pixelBits) per pixel; want 8-bit RGB"
-        }
+        try PNGDecoder.decode([UInt8](Data(contentsOf: url(name))))
     }
 }
 
