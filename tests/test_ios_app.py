@@ -77,14 +77,35 @@ def enum_values(enum) -> list[str]:
     return values
 
 
+def inherits(node) -> set[str]:
+    """The protocols and classes a Swift type declaration names after its colon."""
+    return {n.text.decode() for n in node.children if n.type == "inheritance_specifier"}
+
+
 def coding_keys(path: Path) -> set[str]:
-    """Every JSON key the Decodable types of a Swift file read (the values of its CodingKey enums)."""
+    """Every JSON key the Codable types of a Swift file read: its CodingKey enums' values, and the stored
+    properties of the Codable structs that have no CodingKeys."""
     keys = set()
     for enum in declarations(path, "enum").values():
-        inherits = {n.text.decode() for n in enum.children if n.type == "inheritance_specifier"}
-        if "CodingKey" in inherits:
+        if "CodingKey" in inherits(enum):
             keys.update(enum_values(enum))
+    for struct in declarations(path, "struct").values():
+        if inherits(struct) & {"Decodable", "Codable"}:
+            keys.update(encoded_keys(struct))
     return keys
+
+
+def json_keys(data) -> set[str]:
+    """Every object key anywhere in parsed JSON."""
+    found, stack = set(), [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.update(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def expected_shapes(anchor_count: int, keypoint_count: int) -> dict[str, list[int]]:
@@ -253,6 +274,23 @@ def test_swift_reuse_config_reads_every_reference_setting():
     assert swift == {f.name for f in dataclasses.fields(ReuseConfig)}
 
 
+def test_every_reuse_traces_key_the_swift_code_reads_exists(tmp_path):
+    from exporter.export.reuse_golden import FILE, write_traces
+
+    write_traces(tmp_path)
+    present = json_keys(json.loads((tmp_path / FILE).read_text()))
+    for path in (CORE_SOURCES / "Reuse" / "ReuseTracesFile.swift", CORE_SOURCES / "Reuse" / "Thumbnail.swift"):
+        missing = coding_keys(path) - present
+        assert not missing, f"{path.name} reads {sorted(missing)}, which reuse_traces.json does not have"
+
+
+def test_every_contract_key_the_swift_tests_read_exists():
+    contract = REPO / "tests" / "golden" / "contract.json"
+    assert contract.is_file(), "tests/golden/contract.json (the frozen goldens the Swift tests read) is missing"
+    missing = coding_keys(CORE / "Tests" / "FaceKitCoreTests" / "GoldenFiles.swift") - json_keys(json.loads(contract.read_text()))
+    assert not missing, f"GoldenFiles.swift reads {sorted(missing)}, which contract.json does not have"
+
+
 def test_swift_policies_and_reasons_are_the_references():
     from exporter.reuse import POLICIES
 
@@ -381,14 +419,7 @@ def test_coreml_outputs_are_the_swift_roles_with_the_swift_shapes(installed):
 
 def test_every_manifest_key_the_swift_code_reads_exists(installed):
     manifest, _ = installed
-    present, stack = set(), [manifest]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            present.update(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    present = json_keys(manifest)
     for name in ("Manifest.swift", "Anchors.swift", "Decoding.swift"):
         missing = coding_keys(CORE_SOURCES / name) - present
         assert not missing, f"{name} reads {sorted(missing)}, which the manifest does not have"
