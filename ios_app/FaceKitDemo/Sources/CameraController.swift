@@ -29,16 +29,10 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
     private var lastTimes: StageTimes?
     private var mirrored = false
 
-    /// Load the bundle, build the model and scheduler with the settings, and start the camera they choose.
-    func start(settings: DemoSettings) {
-        do {
-            let loaded = try resources ?? DemoResources.load()
-            resources = loaded
-            configure(settings: settings)
-        } catch {
-            show(error)
-            return
-        }
+    /// Build the model and scheduler with the settings, and start the camera they choose.
+    func start(resources: DemoResources, settings: DemoSettings) {
+        self.resources = resources
+        configure(settings: settings)
         AVCaptureDevice.requestAccess(for: .video) { granted in
             guard granted else {
                 DispatchQueue.main.async {

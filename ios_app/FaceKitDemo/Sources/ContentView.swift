@@ -59,12 +59,16 @@ struct ContentView: View {
     }
 
     private func start() {
+        guard settings == nil else {
+            camera.resume()  // back on screen: the camera and model are set up already
+            return
+        }
         do {
             let resources = try DemoResources.load()
             reuseDefaults = resources.reuse.configs
             let initial = try DemoSettings(reuseDefaults: reuseDefaults)
             settings = initial
-            camera.start(settings: initial)
+            camera.start(resources: resources, settings: initial)
         } catch {
             loadError = (error as? LocalizedError)?.errorDescription ?? error.localizedDescription
         }
