@@ -43,7 +43,7 @@ enum BenchmarkMedia {
                   let image = CGImageSourceCreateImageAtIndex(source, 0, nil) else {
                 throw DemoError.unreadableImage(golden.source)
             }
-            return (golden.name, try RGBImage(cgImage: image))
+            return (name: golden.name, image: try RGBImage(cgImage: image))
         }
     }
 }
@@ -139,6 +139,9 @@ struct BenchmarkRunner {
 
     func run(progress: (String) -> Void) throws -> PhoneBenchReport {
         let images = try BenchmarkMedia.images(in: resources.contractFolder).map(\.image)
+        guard !images.isEmpty else {
+            throw DemoError.missingResource("a test photo", "golden/contract.json lists no cases")
+        }
         var latency: [PhoneBenchReport.LatencyRow] = []
         for choice in ComputeChoice.allCases {
             progress("Latency: \(choice.title)")
@@ -177,7 +180,10 @@ struct BenchmarkRunner {
                                           computeUnits: ComputeChoice.all.units)
         let pipeline = FacePipeline(manifest: resources.manifest, infer: model.infer)
         let clip = try (0..<resources.reuse.frames.dataBase64.count).map(resources.reuse.frame)
-        _ = try pipeline.detect(clip[0])  // warm-up
+        guard let first = clip.first else {
+            throw DemoError.missingResource("a clip frame", "golden/reuse_traces.json holds no frames")
+        }
+        _ = try pipeline.detect(first)  // warm-up
         return try resources.reuse.policies.map { policy in
             var runs = 0
             let scheduler = try FrameReuseScheduler(config: policy.config, sampling: resources.reuse.sampling) { frame in
