@@ -25,7 +25,8 @@ IOS_APP = REPO / "ios_app"
 CORE = IOS_APP / "FaceKitCore"
 DEMO = IOS_APP / "FaceKitDemo"
 CORE_SOURCES = CORE / "Sources" / "FaceKitCore"
-SWIFT_FILES = sorted(IOS_APP.rglob("*.swift"))
+# the sources; build folders of `swift test` and Xcode (.build, .swiftpm) are left out
+SWIFT_FILES = sorted(p for p in IOS_APP.rglob("*.swift") if not any(part.startswith(".") for part in p.relative_to(IOS_APP).parts))
 COREML = FORMATS["coreml"]
 
 
