@@ -26,7 +26,8 @@ CORE = IOS_APP / "FaceKitCore"
 DEMO = IOS_APP / "FaceKitDemo"
 CORE_SOURCES = CORE / "Sources" / "FaceKitCore"
 # the sources; build folders of `swift test` and Xcode (.build, .swiftpm) are left out
-SWIFT_FILES = sorted(p for p in IOS_APP.rglob("*.swift") if not any(part.startswith(".") for part in p.relative_to(IOS_APP).parts))
+SWIFT_FILES = sorted(p for p in IOS_APP.rglob("*.swift")
+                     if not any(part.startswith(".") for part in p.relative_to(IOS_APP).parts))
 COREML = FORMATS["coreml"]
 
 
@@ -288,7 +289,8 @@ def test_every_reuse_traces_key_the_swift_code_reads_exists(tmp_path):
 def test_every_contract_key_the_swift_tests_read_exists():
     contract = REPO / "tests" / "golden" / "contract.json"
     assert contract.is_file(), "tests/golden/contract.json (the frozen goldens the Swift tests read) is missing"
-    missing = coding_keys(CORE / "Tests" / "FaceKitCoreTests" / "GoldenFiles.swift") - json_keys(json.loads(contract.read_text()))
+    read = coding_keys(CORE / "Tests" / "FaceKitCoreTests" / "GoldenFiles.swift")
+    missing = read - json_keys(json.loads(contract.read_text()))
     assert not missing, f"GoldenFiles.swift reads {sorted(missing)}, which contract.json does not have"
 
 
