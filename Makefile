@@ -12,6 +12,8 @@ CHECKPOINT ?= $(SHIPPED)
 PIP     := $(PY) -m pip install -q --disable-pip-version-check
 
 BENCH_ARGS ?=
+# --data only when DATA is given: without it, export uses ../shared/datasets when present, else its built-in set.
+DATA_OPTION := $(if $(filter command line environment,$(origin DATA)),--data $(DATA))
 
 .PHONY: help setup assets test export bench train eval detect clean-venv
 
@@ -41,7 +43,7 @@ test: assets
 	FACEKIT_DATA=$(DATA) $(PY) -m pytest -q
 
 export: assets
-	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) --data $(DATA)
+	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) $(DATA_OPTION)
 
 bench: assets
 	$(FACEKIT) bench --data $(DATA) --checkpoint $(CHECKPOINT) $(BENCH_ARGS)

@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("exporter.commands.detect", "find faces (box, score, age, gender) in images or a video"),
     "export": ("exporter.commands.export", "convert to TFLite, Core ML, ncnn, ONNX; verify; package for the apps"),
     "bench": ("exporter.commands.bench", "latency per backend vs MediaPipe, accuracy per variant, frame reuse on video"),
+    "golden": ("exporter.commands.golden", "check (or --update) the frozen app contract in tests/golden"),
 }
 
 

@@ -26,11 +26,12 @@ def assets() -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory, datasets, assets):
-    """(bundle folder, rows, app root) of one `export("all")` of the shipped checkpoint (shared: about a minute)."""
+def exported(tmp_path_factory, assets):
+    """(bundle folder, rows, app root) of one `export("all")` of the shipped checkpoint with the built-in image set
+    (a fresh clone's path, so it runs without datasets too; shared: about a minute)."""
     from exporter.export.pipeline import export
     from exporter.paths import DEFAULT_CHECKPOINT
 
     root = tmp_path_factory.mktemp("export")
-    folder, rows = export("all", DEFAULT_CHECKPOINT, datasets, root / "exports", app_root=root / "apps", log=print)
+    folder, rows = export("all", DEFAULT_CHECKPOINT, None, root / "exports", app_root=root / "apps", log=print)
     return folder, rows, root / "apps"

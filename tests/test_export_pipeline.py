@@ -1,8 +1,9 @@
 """End to end: export the shipped checkpoint to every format, verified in LiteRT, onnxruntime and ncnn.
 
-One export of TARGET=all (about a minute) feeds every test here: the manifest against its schema and
-the files' sha256, the TFLite op census, the golden vectors, the app installs; and a converter that
-crashes must leave the previous bundle untouched.
+One export of TARGET=all with the built-in image set (what a fresh clone without datasets gets; about a minute)
+feeds every test here: the manifest against its schema and the files' sha256, the TFLite op census, the contract
+folder against the committed tests/golden, the metadata embedded in each model file, the app installs; and a
+converter that crashes must leave the previous bundle untouched.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import pytest
 
 from exporter.export import bundle
 from exporter.export.formats import FORMATS
-from exporter.export.pipeline import FAILED, NOT_VERIFIED, VERIFIED, ExportFailed, export
+from exporter.commands.golden import GOLDEN_DIR
+from exporter.export.contract import TOLERANCES, compare_faces, read_outputs
+from exporter.export.embedded import read_coreml, read_onnx, read_tflite
+from exporter.export.pipeline import CONTRACT_FOLDER, FAILED, NOT_VERIFIED, VERIFIED, ExportFailed, export
 from exporter.paths import DEFAULT_CHECKPOINT
-from exporter.postprocess import FRONT_ANCHORS, decode_faces, generate_anchors
-from exporter.export.reuse_golden import replay
-
-pytestmark = pytest.mark.needs_data
+from exporter.postprocess import Face
 
 
 @pytest.fixture(scope="module")
@@ -84,30 +85,41 @@ def test_fp16_tflite_size_against_mediapipe(exported, assets):
     assert fp16.size <= 1.3 * assets["blazeface_short_range.tflite"].stat().st_size
 
 
-def test_golden_vectors_decode_to_their_faces(exported, manifest):
-    anchors = generate_anchors(FRONT_ANCHORS)
-    assert len(manifest["golden"]) >= 3
-    found = 0
-    for entry in manifest["golden"]:
-        if entry["file"] == "golden/reuse_traces.json":  # scheduler traces, not model outputs: tested below
-            continue
-        golden = json.loads((exported[0] / entry["file"]).read_text())
-        out = {k: np.asarray(v["data"], np.float32).reshape(v["shape"])[0] for k, v in golden["outputs"].items()}
-        faces = decode_faces(out["regressors"], out["scores"], anchors, 128, age_raw=out["age"], gender_logits=out["gender"])
-        assert len(faces) == len(golden["faces"])
-        for face, expected in zip(faces, golden["faces"]):
-            np.testing.assert_allclose(face.box, expected["box"], atol=1e-4)
-            assert face.age == pytest.approx(expected["age"], abs=1e-2)
-        found += len(faces)
-        assert len(golden["input"]["data"]) == 128 * 128 * 3
-    assert found >= 3  # one face per sample photo at least
+def test_bundle_contract_is_the_committed_one(exported):
+    """The export's contract/ folder equals tests/golden: same photos and squares, outputs and faces within tolerance."""
+    contract, golden = exported[0] / CONTRACT_FOLDER, GOLDEN_DIR
+    assert sorted(p.name for p in contract.iterdir()) == sorted(p.name for p in golden.iterdir())
+    for name in [p.name for p in golden.glob("*.png")] + ["reuse_traces.json"]:
+        assert (contract / name).read_bytes() == (golden / name).read_bytes(), name
+    made, committed = (json.loads((folder / "contract.json").read_text()) for folder in (contract, golden))
+    assert {k: v for k, v in made.items() if k != "cases"} == {k: v for k, v in committed.items() if k != "cases"}
+    for new, old in zip(made["cases"], committed["cases"]):
+        assert {k: new[k] for k in ("name", "letterbox", "float_input_sha256", "recipe")} == \
+               {k: old[k] for k in ("name", "letterbox", "float_input_sha256", "recipe")}
+        for got, want in zip(read_outputs(contract, new, made), read_outputs(golden, old, committed)):
+            assert np.abs(got - want).max() <= TOLERANCES["raw_outputs_fp32"] * max(float(np.ptp(want)), 1e-6)
+        assert compare_faces([Face.from_dict(f) for f in new["faces_input"]], old["faces_input"]) == []
 
 
-def test_reuse_traces_are_listed_and_replay(exported, manifest):
-    entry = next(e for e in manifest["golden"] if e["file"] == "golden/reuse_traces.json")
-    path = exported[0] / entry["file"]
-    assert bundle.sha256_of(path) == entry["sha256"]
-    assert replay(path) == [p["trace"] for p in json.loads(path.read_text())["policies"]]
+def test_model_files_describe_themselves_as_the_manifest_does(exported, manifest):
+    folder = exported[0]
+    readers = {"tflite": lambda path: read_tflite(path)["description"], "onnx": read_onnx, "coreml": read_coreml}
+    checked = 0
+    for model in manifest["models"]:
+        if model["format"] not in readers:
+            continue  # ncnn files have no metadata field
+        embedded = readers[model["format"]](folder / model["file"])
+        assert embedded == {key: manifest[key] for key in embedded}, model["file"]
+        checked += 1
+    assert checked == 6
+    tflite = read_tflite(folder / "facekit_int8.tflite")
+    assert tflite["normalisation"] == {"mean": [manifest["input"]["mean"]], "std": [manifest["input"]["std"]]}
+    assert tflite["outputs"] == [o["name"] for o in manifest["outputs"]]
+
+
+def test_verification_says_which_images_it_used(manifest):
+    assert manifest["verification"]["source"].startswith("built-in set")
+    assert manifest["verification"]["calibration"].startswith("built-in set (calibration): 1000 windows")
 
 
 def test_apps_receive_their_files(exported, manifest):
@@ -121,12 +133,12 @@ def test_apps_receive_their_files(exported, manifest):
     assert not [p for p in apps.rglob(".*")]  # no temporary files left
 
 
-def test_crashing_converter_leaves_previous_bundle(exported, datasets, monkeypatch):
+def test_crashing_converter_leaves_previous_bundle(exported, monkeypatch):
     folder = exported[0]
     before = {p.relative_to(folder): bundle.sha256_of(p) for p in folder.rglob("*") if p.is_file()}
     monkeypatch.setitem(FORMATS, "tflite", replace(FORMATS["tflite"], converter="exporter.export.no_such_converter"))
     with pytest.raises(ExportFailed, match="tflite conversion failed"):
-        export("all", DEFAULT_CHECKPOINT, datasets, folder.parent, app_root=None, log=lambda *_: None)
+        export("all", DEFAULT_CHECKPOINT, None, folder.parent, app_root=None, log=lambda *_: None)
     after = {p.relative_to(folder): bundle.sha256_of(p) for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in folder.parent.iterdir()] == ["all"]  # no staging folder left

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ValueError(f"{args.exports} holds no bundle of {args.checkpoint}; make one with "
                                  f"`facekit export --target all --checkpoint {args.checkpoint}` and pass its folder")
             print(f"{args.exports} is missing or was made from another checkpoint: exporting every format first...")
-            export("all", args.checkpoint, root, args.exports.parent, app_root=None)
+            export("all", args.checkpoint, root if has_data else None, args.exports.parent, app_root=None)
         report = run_bench(settings, args.exports, args.checkpoint, root if has_data else None, videos, command_line())
         folder = write_report(report, args.out)
     except (ValueError, FileNotFoundError, CheckpointError, ExportOptionError, ExportDataError, ExportFailed) as error:

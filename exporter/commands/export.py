@@ -21,7 +21,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: the shipped checkpoint")
     p.add_argument("--precision", nargs="+", default=None, metavar="P",
                    help=f"only these precisions ({', '.join(PRECISIONS)}); ONNX fp32 is always made")
-    p.add_argument("--data", type=Path, default=None, help="datasets folder for calibration and verification images")
+    p.add_argument("--data", type=Path, default=None,
+                   help="datasets folder for calibration and verification images (default: FACEKIT_DATA or "
+                        "../shared/datasets when present, else the built-in set of registry sample photos)")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "exports", help="bundles go to OUT/<target>")
     p.add_argument("--no-install", action="store_true", help="do not copy the models into the sample apps")
     return p.parse_args(argv)
@@ -32,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         formats_for(args.target)  # unknown targets fail before any work
-        export(args.target, args.checkpoint, args.data or data_root(), args.out, args.precision,
+        default_data = data_root()
+        export(args.target, args.checkpoint, args.data or (default_data if default_data.is_dir() else None), args.out,
+               args.precision,
                None if args.no_install else REPO_ROOT)
     except (ExportOptionError, CheckpointError, ExportDataError, ExportFailed) as error:
         print(f"facekit export: {error}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The export bundle: manifest, integration README, golden vectors; moved into place atomically; app installs."""
+"""The export bundle: manifest, sha256 of every file; moved into place atomically; app installs."""
 
 from __future__ import annotations
 
@@ -11,16 +11,11 @@ import time
 from pathlib import Path
 
 import jsonschema
-import numpy as np
 
-from exporter import __version__
-from exporter.data.types import KEYPOINT_NAMES
 from exporter.export.artifacts import Artifact
-from exporter.detector import Decoder
+from exporter.export.metadata import describe, model_spec
 from exporter.export.verify import THRESHOLDS
 from exporter.paths import PACKAGE_DIR, REPO_ROOT
-from exporter.postprocess import DecodeConfig
-from exporter.spec import FACEKIT, OUTPUT_MEANINGS, OUTPUT_NAMES
 
 MANIFEST_SCHEMA = PACKAGE_DIR / "schemas" / "manifest.schema.json"
 
@@ -42,57 +37,19 @@ def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
 
-def golden_vectors(model_runner, squares: np.ndarray, names: list[str], folder: Path) -> list[str]:
-    """golden/<name>.json: input tensor (uint8 NHWC), PyTorch raw outputs and decoded faces, for the apps' tests."""
-    folder.mkdir(parents=True, exist_ok=True)
-    outputs = model_runner(squares)
-    faces = Decoder(FACEKIT).decode_batch(outputs)
-    written = []
-    for i, name in enumerate(names):
-        path = folder / f"{Path(name).stem}.json"
-        path.write_text(json.dumps({
-            "image": name,
-            "input": {"shape": list(squares[i:i + 1].shape), "dtype": "uint8", "layout": "NHWC",
-                      "data": squares[i].reshape(-1).tolist()},
-            "outputs": {n: {"shape": list(o[i:i + 1].shape), "data": [round(float(v), 6) for v in o[i].reshape(-1)]}
-                        for n, o in zip(OUTPUT_NAMES, outputs)},
-            "decode": vars(DecodeConfig()),
-            "faces": [f.to_dict() for f in faces[i]],
-        }))
-        written.append(path.name)
-    return written
-
-
 def build_manifest(target: str, checkpoint: Path, payload: dict, entries: list[dict], golden: list[str],
                    verification: dict, folder: Path) -> dict:
-    """Everything an app needs to run and decode the models, with each file's sha256."""
-    anchors = payload["anchors"]
+    """Everything an app needs to run and decode the models (the description embedded in each model file, whole),
+    with each file's sha256."""
     return {
         "schema_version": 1,
-        "facekit_version": __version__,
         "target": target,
         "created_unix": int(time.time()),
         "checkpoint": {"file": _shown(checkpoint), "sha256": sha256_of(checkpoint), "model_config": payload["model_config"],
                        "train_step": payload.get("train", {}).get("step")},
-        "input": {
-            "size": payload["model_config"]["input_size"], "colour": "RGB", "dtype_float": "float32",
-            "letterbox": "pad the shorter side with black to a centred square, then shrink by area averaging "
-                         "(bilinear when enlarging); squares at least 4x the input side are first halved with 2x2 "
-                         "block means (exporter/preprocess.py is the reference; golden/*.json hold exact inputs)",
-            "normalisation": "x / 127.5 - 1 (mean 127.5, std 127.5 per channel); full-int8 models take "
-                             "q = round(x_norm / scale + zero_point) with their input scale/zero_point",
-        },
-        "outputs": [{"name": n, "meaning": OUTPUT_MEANINGS[n]} for n in OUTPUT_NAMES],
-        "anchors": {**anchors, "count": int(len(FACEKIT.anchor_table())),
-                    "order": "16x16 grid (2 per cell) then 8x8 grid (6 per cell); rows, then columns, then anchors",
-                    "fixed_size": True},
-        "decode": {**payload["decode"], "score": "sigmoid of the logit clipped to [-100, 100]",
-                   "nms": "weighted: each cluster of boxes overlapping the top one by IoU > iou_threshold is blended "
-                          "by score (box, keypoints, age, P(female)); the face score is the top score"},
-        "keypoints": list(KEYPOINT_NAMES),
-        "age_gender": {"age": "years = age_scale * blended raw age", "gender": "P(female) = blended sigmoid(gender logit)"},
+        **describe(payload, model_spec(payload)),
         "models": entries,
-        "golden": [{"file": f"golden/{name}", "sha256": sha256_of(folder / "golden" / name)} for name in golden],
+        "golden": [{"file": name, "sha256": sha256_of(folder / name)} for name in golden],
         "verification": verification,
         "thresholds": {p: {k: v for k, v in vars(t).items() if v is not None} for p, t in THRESHOLDS.items()},
     }

@@ -12,22 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from exporter.export import reuse_golden
 from exporter.assets import ASSETS, assets_dir
 from exporter.checkpoint import load_model
 from exporter.export import bundle
 from exporter.export.artifacts import Artifact, read_report
 from exporter.export.formats import FORMATS, Format, formats_for, precisions_for
-from exporter.export.images import calibration_images, verification_images
+from exporter.export.images import export_images
+from exporter.export.contract import write_contract
 from exporter.export.integration_readme import render_readme
 from exporter.export.runners import runner_for
-from exporter.runner import torch_runner
+from exporter.runner import Runner, torch_runner
 from exporter.export.verify import Parity, compare, median_latency_ms
 from exporter.paths import REPO_ROOT
-from exporter.preprocess import letterbox, read_rgb
 
-GOLDEN_PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")  # licences allow shipping derived tensors
 VERIFIED, NOT_VERIFIED, FAILED = "verified", "exported, not verified", "failed"
+CONTRACT_FOLDER = "contract"  # the golden cases and reuse traces, in the bundle (tests/golden/ in the repository)
 
 
 class ExportFailed(RuntimeError):
@@ -109,29 +108,27 @@ def size_versus_mediapipe(rows: list[Row]) -> str | None:
             f"({reference.stat().st_size / 1024:.0f} KB) while carrying the age and gender heads")
 
 
-def golden_squares() -> tuple[np.ndarray, list[str]]:
-    """The sample photos (fetched assets) letterboxed to 128x128."""
-    paths = [assets_dir() / name for name in GOLDEN_PHOTOS]
-    return np.stack([letterbox(read_rgb(p), 128)[0] for p in paths]), list(GOLDEN_PHOTOS)
-
-
-def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO_ROOT / "exports",
+def export(target: str, checkpoint: Path, data_root: Path | None, out_root: Path = REPO_ROOT / "exports",
            precisions: list[str] | None = None, app_root: Path | None = REPO_ROOT, log=print) -> tuple[Path, list[Row]]:
     """Export every format of the target into out_root/target (replaced atomically), verified; then install
-    into the sample apps under app_root (None: do not install)."""
+    into the sample apps under app_root (None: do not install). data_root None: the built-in image set."""
     start = time.time()
     formats = formats_for(target)
     chosen = {f.name: precisions_for(f, precisions) for f in formats}
     model, payload = load_model(checkpoint, fold_batchnorm=True)  # the exported graph
-    images, _ = verification_images(data_root)
+    calibration_set, verification_set = export_images(data_root, any("int8" in p for p in chosen.values()))
+    images = verification_set.squares
+    if calibration_set is not None:
+        log(f"int8 calibration: {calibration_set.source}")
+    log(f"verification: {verification_set.source}")
     out_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_root, prefix=f".staging-{target}-"))
     try:
         with tempfile.TemporaryDirectory(prefix="facekit-calibration-") as scratch:
             calibration = None
-            if any("int8" in p for p in chosen.values()):
+            if calibration_set is not None:
                 calibration = Path(scratch) / "calibration.npy"
-                np.save(calibration, calibration_images(data_root))
+                np.save(calibration, calibration_set.squares)
             artifacts = []
             for fmt in formats:
                 artifacts += run_converter(fmt, chosen[fmt.name], checkpoint, staging, calibration, log)
@@ -144,11 +141,10 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
             log(line)
         if any(r.status == FAILED for r in rows):
             raise ExportFailed("verification failed (see the table); the previous bundle is untouched")
-        squares, names = golden_squares()
-        golden = bundle.golden_vectors(pytorch, squares, names, staging / "golden")
-        golden += reuse_golden.write_traces(staging / "golden")  # frame-reuse decisions for the ports' schedulers
+        golden = [f"{CONTRACT_FOLDER}/{name}" for name in write_contract(staging / CONTRACT_FOLDER, *contract_model(rows, staging))]
         entries = [_entry(r, staging) for r in rows]
-        verification = {"images": int(len(images)), "source": "held-out UTKFace crops and face-mask scenes, letterboxed"}
+        verification = {"images": int(len(images)), "source": verification_set.source,
+                        "calibration": None if calibration_set is None else calibration_set.source}
         manifest = bundle.build_manifest(target, checkpoint, payload, entries, golden, verification, staging)
         bundle.validate_manifest(manifest)
         for report in staging.glob("*.report.json"):
@@ -163,6 +159,15 @@ def export(target: str, checkpoint: Path, data_root: Path, out_root: Path = REPO
         install_into_apps(final, formats, rows, app_root, log)
     log(f"exported {target} to {final} in {time.time() - start:.1f} s")
     return final, rows
+
+
+def contract_model(rows: list[Row], staging: Path) -> tuple[Runner, str]:
+    """The runner and file name of the model the contract's raw outputs come from: the fp32 TFLite file, else ONNX."""
+    for fmt in ("tflite", "onnx"):
+        row = next((r for r in rows if r.artifact.format == fmt and r.artifact.precision == "fp32"), None)
+        if row is not None:
+            return runner_for(row.artifact, staging), row.artifact.path
+    raise ExportFailed("no fp32 TFLite or ONNX file to write the contract's raw outputs with")
 
 
 def _entry(row: Row, folder: Path) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -23,10 +22,11 @@ from coremltools.proto.FeatureTypes_pb2 import ArrayFeatureType, ImageFeatureTyp
 
 from exporter import __version__  # noqa: E402
 from exporter.checkpoint import load_model  # noqa: E402
-from exporter.export.artifacts import Artifact, converter_args, write_report
-from exporter.spec import FACEKIT, OUTPUT_NAMES  # noqa: E402
+from exporter.export.artifacts import Artifact, converter_args, write_report  # noqa: E402
 from exporter.export.formats import FORMATS  # noqa: E402
+from exporter.export.metadata import METADATA_KEY, as_json, describe, model_spec  # noqa: E402
 from exporter.model.blazeface import FaceKitNet  # noqa: E402
+from exporter.spec import FACEKIT, OUTPUT_NAMES  # noqa: E402
 
 PACKAGE = FORMATS["coreml"].artifact_name("fp16")
 INPUT_NAME = "image"
@@ -37,13 +37,6 @@ TARGET = ct.target.iOS16
 # scale), cast (fp32 image and outputs <-> fp16 compute), const (weights and op parameters).
 ALLOWED_OPS = frozenset({"const", "conv", "relu", "add", "max_pool", "pad", "transpose", "reshape", "concat", "mul", "cast"})
 TOLERANCE = 5e-3  # macOS prediction vs PyTorch: max error relative to each output's range
-OUTPUT_MEANINGS = {
-    "regressors": "per anchor: box dx, dy, w, h, then 6 keypoints x, y (right eye, left eye, nose tip, mouth centre, "
-    "right ear tragion, left ear tragion), in input pixels relative to the anchor centre",
-    "scores": "per anchor: face-score logit (sigmoid = probability of a face)",
-    "age": "per anchor: age in years / age_scale (see the decode metadata)",
-    "gender": "per anchor: gender logit (sigmoid = probability of female)",
-}
 
 
 class CoreMLCheckError(RuntimeError):
@@ -66,12 +59,10 @@ def convert(checkpoint: Path, package: Path) -> FaceKitNet:
     mlmodel.version = __version__
     mlmodel.license = "Apache-2.0 (code); see the FaceKit model card for the weights' training-data terms"
     mlmodel.input_description[INPUT_NAME] = f"RGB image, {size}x{size}, letterboxed; normalised to [-1, 1] in the model"
-    for name, meaning in OUTPUT_MEANINGS.items():
-        mlmodel.output_description[name] = meaning
-    mlmodel.user_defined_metadata.update({
-        "anchors": json.dumps(payload["anchors"]), "decode": json.dumps(payload["decode"]),
-        "model_config": json.dumps(payload["model_config"]), "outputs": json.dumps(OUTPUT_MEANINGS),
-    })
+    description = describe(payload, model_spec(payload))
+    for output in description["outputs"]:
+        mlmodel.output_description[output["name"]] = output["meaning"]
+    mlmodel.user_defined_metadata[METADATA_KEY] = as_json(description)
     if package.exists():
         shutil.rmtree(package)
     mlmodel.save(str(package))

@@ -12,6 +12,8 @@ import torch
 
 from exporter.checkpoint import load_model
 from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.export.embedded import add_onnx_metadata
+from exporter.export.metadata import describe, model_spec
 from exporter.spec import OUTPUT_NAMES
 
 OPSET = 18
@@ -19,8 +21,8 @@ INPUT_NAME = "input"
 
 
 def export_onnx(checkpoint: Path, path: Path) -> onnx.ModelProto:
-    """Trace the model on a (1, 3, S, S) input in [-1, 1] and write a simplified ONNX file."""
-    model, _ = load_model(checkpoint, fold_batchnorm=True)
+    """Trace the model on a (1, 3, S, S) input in [-1, 1] and write a simplified ONNX file that describes itself."""
+    model, payload = load_model(checkpoint, fold_batchnorm=True)
     size = model.config.input_size
     raw = path.with_suffix(".raw.onnx")
     with warnings.catch_warnings():
@@ -29,12 +31,13 @@ def export_onnx(checkpoint: Path, path: Path) -> onnx.ModelProto:
                           output_names=list(OUTPUT_NAMES), opset_version=OPSET, dynamo=False)
     slim = onnxslim.slim(onnx.load(str(raw)))
     raw.unlink()
+    add_onnx_metadata(slim, describe(payload, model_spec(payload)))
     onnx.checker.check_model(slim)
     onnx.save(slim, str(path))
     return slim
 
 
-def describe(model: onnx.ModelProto) -> dict:
+def onnx_io(model: onnx.ModelProto) -> dict:
     """Input/output names and shapes, opset and op histogram of an ONNX model."""
     def shape(v):
         return [d.dim_value for d in v.type.tensor_type.shape.dim]
@@ -55,7 +58,7 @@ def main(argv=None) -> int:
     args = converter_args(__doc__, argv)
     start = time.time()
     model = export_onnx(args.checkpoint, args.onnx)
-    info = describe(model)
+    info = onnx_io(model)
     names = [o for o in info["outputs"]]
     checks = {"output_order": names, "output_order_ok": names == list(OUTPUT_NAMES), "opset": info["opset"]}
     rel = str(args.onnx.relative_to(args.out))

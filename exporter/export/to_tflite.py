@@ -20,7 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from exporter.checkpoint import read_checkpoint
 from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.export.embedded import add_tflite_metadata
+from exporter.export.metadata import describe, model_spec
 from exporter.spec import FACEKIT, OUTPUT_NAMES
 
 ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"  # the file onnx2tf would download
@@ -68,8 +71,9 @@ def quantise(saved_model: Path, dst: Path, calibration: np.ndarray | None) -> No
     dst.write_bytes(converter.convert())
 
 
-def restore_outputs(src: Path, dst: Path) -> None:
-    """Name the input 'input' and the outputs by the SignatureDef, in the canonical order; write to dst."""
+def restore_outputs(src: Path, dst: Path, description: dict) -> None:
+    """Name the input 'input' and the outputs by the SignatureDef, in the canonical order; embed the model's
+    description as LiteRT metadata; write to dst."""
     from tensorflow.lite.tools import flatbuffer_utils as fb
 
     model = fb.read_model(str(src))
@@ -82,6 +86,7 @@ def restore_outputs(src: Path, dst: Path) -> None:
     for name in OUTPUT_NAMES:
         graph.tensors[by_name[name]].name = name.encode()
     graph.tensors[graph.inputs[0]].name = b"input"
+    add_tflite_metadata(model, description)
     fb.write_model(model, str(dst))
 
 
@@ -182,6 +187,8 @@ def main(argv=None) -> int:
             raise SystemExit(f"{args.calibration}: need uint8 (N, 128, 128, 3) with N >= {MIN_CALIBRATION_IMAGES}, "
                              f"got {calibration.dtype} {calibration.shape}")
     depthwise = depthwise_count(args.onnx)
+    payload = read_checkpoint(args.checkpoint)
+    description = describe(payload, model_spec(payload))
     artifacts = []
     with tempfile.TemporaryDirectory(prefix="facekit-tflite-") as tmp:
         sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.uint8)
@@ -191,7 +198,7 @@ def main(argv=None) -> int:
             source = produced / ONNX2TF_FILES.get(precision, f"{precision}.tflite")
             if precision not in ONNX2TF_FILES:
                 quantise(produced, source, calibration if precision == "int8" else None)
-            restore_outputs(source, args.out / name)
+            restore_outputs(source, args.out / name, description)
             info = io_details(args.out / name)
             names = [o["name"] for o in info["outputs"]]
             if names != list(OUTPUT_NAMES):
