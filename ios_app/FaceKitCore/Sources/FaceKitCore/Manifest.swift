@@ -2,10 +2,15 @@ import Foundation
 
 /// The export bundle's manifest.json (exporter/schemas/manifest.schema.json): every constant the app runs with.
 public struct BundleManifest: Decodable, Sendable {
-    /// The model input: a size x size RGB square (the Core ML model embeds the normalisation: it takes pixels).
+    /// The model input: a size x size RGB square, normalised as (pixel - mean) / std. The Core ML model embeds
+    /// the normalisation (it takes pixels); a float-input runtime applies `normalisation` itself.
     public struct Input: Decodable, Sendable {
         public let size: Int
         public let colour: String
+        public let mean: Float
+        public let std: Float
+
+        public var normalisation: Normalisation { Normalisation(mean: mean, std: std) }
     }
 
     /// One model output: its name (the role it plays) and what its numbers mean.

@@ -3,9 +3,6 @@ import XCTest
 
 /// The letterbox, normalisation and decoding of the Python reference, checked on tests/golden/contract.json.
 final class ContractGoldenTests: XCTestCase {
-    /// The tolerance for decoded numbers, normalised to the model input.
-    let decodeTolerance: Float = 1e-4
-
     func testAnchorCountMatchesTheContract() throws {
         let contract = try GoldenFiles.contract()
         XCTAssertEqual(AnchorTable(spec: contract.anchors).count, contract.anchors.count)
@@ -32,7 +29,7 @@ final class ContractGoldenTests: XCTestCase {
 
     func testNormalisedInputHasTheGoldenSHA256() throws {
         let contract = try GoldenFiles.contract()
-        let normalisation = Normalisation(mean: contract.input.mean, std: contract.input.std)
+        let normalisation = contract.input.normalisation
         for golden in contract.cases {
             let square = try GoldenFiles.png(golden.square)
             let bytes = normalisation.apply(square).flatMap { value -> [UInt8] in
@@ -58,17 +55,20 @@ final class ContractGoldenTests: XCTestCase {
             }
             XCTAssertEqual(offset, raw.count, "\(golden.outputs) holds more values than the contract's output shapes")
             let faces = try decoder.decode(outputs)
-            let ageTolerance = decodeTolerance * contract.decode.ageScale  // years = age_scale x raw
-            assertSameFaces(faces, golden.facesInput, tolerance: decodeTolerance, ageTolerance: ageTolerance, golden.name + " (input)")
+            let tolerance = contract.tolerances.decode
+            assertSameFaces(faces, golden.facesInput, tolerance: tolerance, probabilityTolerance: tolerance,
+                            ageTolerance: contract.tolerances.ageYears, golden.name + " (input)")
             let geometry = LetterboxGeometry(width: golden.width, height: golden.height, padX: golden.letterbox.padX,
                                              padY: golden.letterbox.padY, side: golden.letterbox.side)
             // In image pixels the same normalised tolerance scales with the letterbox side.
-            assertSameFaces(faces.map { $0.toImage(geometry) }, golden.faces, tolerance: decodeTolerance * golden.letterbox.side,
-                            ageTolerance: ageTolerance, golden.name + " (image)")
+            assertSameFaces(faces.map { $0.toImage(geometry) }, golden.faces, tolerance: tolerance * golden.letterbox.side,
+                            probabilityTolerance: tolerance, ageTolerance: contract.tolerances.ageYears, golden.name + " (image)")
         }
     }
 
-    private func assertSameFaces(_ faces: [Face], _ expected: [StoredFace], tolerance: Float, ageTolerance: Float, _ label: String,
+    /// Same faces in the same order: coordinates within `tolerance`, score and P(female) within `probabilityTolerance`.
+    private func assertSameFaces(_ faces: [Face], _ expected: [StoredFace], tolerance: Float, probabilityTolerance: Float,
+                                 ageTolerance: Float, _ label: String,
                                  file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(faces.count, expected.count, "\(label): face count", file: file, line: line)
         for (index, (face, want)) in zip(faces, expected).enumerated() {
@@ -78,12 +78,12 @@ final class ContractGoldenTests: XCTestCase {
             for (a, b) in zip(got, wanted) {
                 XCTAssertEqual(a, b, accuracy: tolerance, "\(label) face \(index): box/keypoints", file: file, line: line)
             }
-            XCTAssertEqual(face.score, want.score, accuracy: decodeTolerance, "\(label) face \(index): score", file: file, line: line)
+            XCTAssertEqual(face.score, want.score, accuracy: probabilityTolerance, "\(label) face \(index): score", file: file, line: line)
             if let age = want.age {
                 XCTAssertEqual(face.age ?? .nan, age, accuracy: ageTolerance, "\(label) face \(index): age", file: file, line: line)
             }
             if let female = want.female {
-                XCTAssertEqual(face.female ?? .nan, female, accuracy: decodeTolerance, "\(label) face \(index): P(female)",
+                XCTAssertEqual(face.female ?? .nan, female, accuracy: probabilityTolerance, "\(label) face \(index): P(female)",
                                file: file, line: line)
             }
         }

@@ -4,10 +4,15 @@ import XCTest
 
 /// tests/golden/contract.json: the frozen goldens every app port is checked against (written by the Python reference).
 struct Contract: Decodable {
-    struct Input: Decodable {
-        let size: Int
-        let mean: Float
-        let std: Float
+    /// The contract's tolerances that are numbers (the others say "exact").
+    struct Tolerances: Decodable {
+        let decode: Float
+        let ageYears: Float
+
+        enum CodingKeys: String, CodingKey {
+            case decode
+            case ageYears = "age_years"
+        }
     }
 
     struct OutputShape: Decodable {
@@ -47,7 +52,8 @@ struct Contract: Decodable {
     }
 
     let version: Int
-    let input: Input
+    let input: BundleManifest.Input
+    let tolerances: Tolerances
     let anchors: AnchorSpec
     let decode: DecodeConfig
     let outputs: [OutputShape]
@@ -56,7 +62,7 @@ struct Contract: Decodable {
     let reuseTraces: String
 
     enum CodingKeys: String, CodingKey {
-        case version, input, anchors, decode, outputs, keypoints, cases
+        case version, input, tolerances, anchors, decode, outputs, keypoints, cases
         case reuseTraces = "reuse_traces"
     }
 }
