@@ -1,0 +1,97 @@
+import Foundation
+
+/// A face as the Python reference writes it (exporter/postprocess.py Face.to_dict).
+public struct StoredFace: Decodable, Sendable, Equatable {
+    public let box: [Float]
+    public let keypoints: [[Float]]
+    public let score: Float
+    public let age: Float?
+    public let female: Float?
+
+    /// As a Face (keypoints as points).
+    public var face: Face {
+        Face(box: box, keypoints: keypoints.map { Point(x: $0[0], y: $0[1]) }, score: score, age: age, female: female)
+    }
+}
+
+/// reuse_traces.json (exporter/export/reuse_golden.py): a synthetic clip, the detector's faces on each frame, the
+/// thumbnail sampling, and each policy's settings and decisions. The app takes its default settings from it.
+public struct ReuseTracesFile: Decodable, Sendable {
+    public struct Frames: Decodable, Sendable {
+        public let width: Int
+        public let height: Int
+        public let dataBase64: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case width, height
+            case dataBase64 = "data_base64"
+        }
+    }
+
+    public struct Policy: Decodable, Sendable {
+        public let config: ReuseConfig
+        public let trace: [TracedDecision]
+    }
+
+    public struct TracedDecision: Decodable, Sendable {
+        public let index: Int
+        public let ranModel: Bool
+        public let reason: String
+        public let change: Float
+        public let trackIDs: [Int]
+        public let faces: [StoredFace]
+
+        enum CodingKeys: String, CodingKey {
+            case index, reason, change, faces
+            case ranModel = "ran_model"
+            case trackIDs = "track_ids"
+        }
+    }
+
+    public let sampling: Thumbnail.Sampling
+    public let thumbnailSize: Int
+    public let frames: Frames
+    public let detections: [[StoredFace]]
+    public let thumbnails: [[[Float]]]
+    public let policies: [Policy]
+
+    enum CodingKeys: String, CodingKey {
+        case thumbnail, frames, detections, thumbnails, policies
+    }
+
+    enum ThumbnailKeys: String, CodingKey {
+        case size
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sampling = try container.decode(Thumbnail.Sampling.self, forKey: .thumbnail)
+        thumbnailSize = try container.nestedContainer(keyedBy: ThumbnailKeys.self, forKey: .thumbnail).decode(Int.self, forKey: .size)
+        frames = try container.decode(Frames.self, forKey: .frames)
+        detections = try container.decode([[StoredFace]].self, forKey: .detections)
+        thumbnails = try container.decode([[[Float]]].self, forKey: .thumbnails)
+        policies = try container.decode([Policy].self, forKey: .policies)
+    }
+
+    /// Reads the file; the error names it and the field that was wrong.
+    public static func load(from url: URL) throws -> ReuseTracesFile {
+        do {
+            return try JSONDecoder().decode(ReuseTracesFile.self, from: Data(contentsOf: url))
+        } catch let error as DecodingError {
+            throw ManifestError.invalid(url.path, error.fieldDescription)
+        }
+    }
+
+    /// Frame i of the clip.
+    public func frame(_ index: Int) throws -> RGBImage {
+        guard let bytes = Data(base64Encoded: frames.dataBase64[index]), bytes.count == frames.width * frames.height * 3 else {
+            throw ManifestError.invalid("reuse_traces.json", "frame \(index) is not \(frames.width)x\(frames.height)x3 bytes of base64")
+        }
+        return RGBImage(width: frames.width, height: frames.height, pixels: [UInt8](bytes))
+    }
+
+    /// The settings the traces were written with, by policy.
+    public var configs: [ReusePolicy: ReuseConfig] {
+        Dictionary(policies.map { ($0.config.policy, $0.config) }, uniquingKeysWith: { first, _ in first })
+    }
+}
