@@ -91,22 +91,36 @@ def _summary(seconds: list[float]) -> dict:
 
 
 def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup: int, rounds: int = 5,
-                  progress: bool = True) -> list[dict]:
-    """Latency rows (pre/infer/post/total median and p90 in ms), with ratios to MediaPipe at the same threads."""
+                  progress: bool = True, on_progress: Callable[[float], None] | None = None) -> list[dict]:
+    """Latency rows (pre/infer/post/total median and p90 in ms), with ratios to MediaPipe at the same threads.
+
+    on_progress, when given, receives the share of runs done (0 to 1) after each block (the preview's bar).
+    """
     detectors = [(b, detector_for(b)) for b in backends]
     samples: list[dict[str, list[float]]] = [{stage: [] for stage in STAGES} for _ in backends]
     block = max(1, runs // rounds)
-    bar = tqdm(total=len(detectors) * (warmup + block * rounds), desc="latency", unit="run", disable=not progress)
+    total = len(detectors) * (warmup + block * rounds)
+    bar = tqdm(total=total, desc="latency", unit="run", disable=not progress)
+
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.update(n)
+        if on_progress is not None:
+            on_progress(done / total)
+
     for backend, detector in detectors:
-        _with_threads(backend, lambda: [detector.timed(image) for _ in range(warmup)])
-        bar.update(warmup)
+        with_threads(backend, lambda: [detector.timed(image) for _ in range(warmup)])
+        advance(warmup)
     for _ in range(rounds):
         for (backend, detector), backend_samples in zip(detectors, samples):
             time.sleep(COOL_DOWN_S)
-            for _faces, t in _with_threads(backend, lambda: [detector.timed(image) for _ in range(block)]):
+            for _faces, t in with_threads(backend, lambda: [detector.timed(image) for _ in range(block)]):
                 for stage in STAGES:
                     backend_samples[stage].append(getattr(t, stage))
-            bar.update(block)
+            advance(block)
     bar.close()
     rows = [{"backend": b.key, "format": b.format, "precision": b.precision, "runtime": b.runtime,
              "threads": b.threads, "size_bytes": b.size_bytes, "runs": block * rounds,
@@ -119,7 +133,7 @@ def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup:
     return rows
 
 
-def _with_threads(backend: Backend, work: Callable[[], list]) -> list:
+def with_threads(backend: Backend, work: Callable[[], list]) -> list:
     """Run `work` with PyTorch's thread count set for a PyTorch backend (the other runtimes own theirs)."""
     if backend.runtime != "pytorch":
         return work()
