@@ -77,12 +77,12 @@ if started:
         st.stop()
     finally:
         bar.empty()
-    st.session_state["clip"] = (clip, [name_of(configs, config_a), name_of(configs, config_b)], key, threads)
+    st.session_state["clip_run"] = (clip, [name_of(configs, config_a), name_of(configs, config_b)], key, threads)
 
-if "clip" not in st.session_state:
+if "clip_run" not in st.session_state:
     st.info("Pick a clip and two policies, then run it.")
     st.stop()
-clip, shown, key, threads = st.session_state["clip"]
+clip, shown, key, threads = st.session_state["clip_run"]
 
 speed = clip.processing_fps
 st.metric(f"{clip.name}: {clip.frames} frames ({clip.width} x {clip.height}) with {key}, {threads} thread(s)",

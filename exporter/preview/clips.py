@@ -149,7 +149,10 @@ def uploaded_clip(data: bytes, name: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="facekit-preview-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        yield path
+        try:
+            yield path
+        except ValueError as error:  # name the upload, not the temporary file
+            raise type(error)(str(error).replace(str(path), name)) from None
 
 
 def timeline_rows(clip: ClipRun) -> list[dict]:
