@@ -72,7 +72,7 @@ detect: assets
 demo: assets
 	@echo "FaceKit preview on http://$(DEMO_ADDRESS):$(DEMO_PORT) (Ctrl-C stops it)"
 	FACEKIT_DATA=$(DATA) $(VENV)/bin/streamlit run demo_web/app.py --server.address $(DEMO_ADDRESS) \
-		--server.port $(DEMO_PORT) --server.headless true --browser.gatherUsageStats false
+		--server.port $(DEMO_PORT) --server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer
 
 clean-venv:
 	rm -rf $(VENV)

@@ -42,7 +42,8 @@ if not host:
     st.info(f"No host report at `{where.bench_report}`: run `make bench` to see host figures beside the phones'.")
 rows = pd.DataFrame(latency_rows(reports, host))
 st.subheader("Inference on the phones, by delegate")
-chart = rows.assign(run=rows["device"] + " · " + rows["delegate"] + " · " + rows["threads"].astype(str) + "t")
+run = rows["delegate"] + ", " + rows["threads"].astype(str) + " thread(s)"
+chart = rows.assign(run=run if len(reports) == 1 else rows["device"] + ": " + run)
 st.bar_chart(chart, x="backend", y="phone_infer_ms", color="run", stack=False, horizontal=True,
              x_label="backend", y_label="median inference ms")
 st.dataframe(rows.rename(columns=lambda c: c.replace("_", " ")), hide_index=True)
