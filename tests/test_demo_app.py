@@ -13,6 +13,7 @@ pytest.importorskip("streamlit", reason="streamlit is in requirements.lock: run 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from exporter.bench.latency import MEDIAPIPE  # noqa: E402
+from exporter.export.runners import RUNTIMES  # noqa: E402
 from exporter.preview.settings import EXPORTS_ENV, REPORTS_ENV  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "demo_web" / "app.py")
@@ -70,6 +71,17 @@ def test_a_photo_gives_faces_from_every_backend(preview):
     images = [e for e in app.main if type(e).__name__ == "Image"]
     assert len(images) == len(backends)
     assert app.success and "same 1 face" in app.success[0].value
+
+
+def test_a_rerun_does_not_reload_the_models(preview, monkeypatch):
+    app = _page()
+    loads: list[str] = []
+    for runtime, make in list(RUNTIMES.items()):
+        monkeypatch.setitem(RUNTIMES, runtime, lambda *args, make=make, runtime=runtime: loads.append(runtime) or make(*args))
+    _by_label(app.slider, "NMS IoU").set_value(0.4).run()
+    assert not app.exception and app.success and loads == []  # same files, same threads: cached runners
+    _by_label(app.radio, "Threads").set_value(4).run()
+    assert not app.exception and sorted(set(loads)) == ["litert", "ncnn", "onnxruntime"]  # new threads: new runners
 
 
 def test_thresholds_change_the_faces(preview):
