@@ -2,7 +2,7 @@
 
 The test uploads a photo, waits for the annotated images and the latency chart, runs a clip on the frame-reuse
 page, visits the other pages, saves a screenshot of each under runs/demo/screenshots/ and looks at them: the
-green box of the face must be drawn where the reference detector puts it. It prints (and writes to
+box of the face must be drawn where the reference detector puts it. It prints (and writes to
 runs/demo/e2e_figures.json) how long the first page took and how fast the photo and the clip went.
 """
 
@@ -65,14 +65,16 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout_s: floa
     pytest.fail(f"streamlit did not answer on {url} within {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def _greenish(pixels: np.ndarray) -> np.ndarray:
-    """Pixels close to the drawn box colour (pure green), after the browser's scaling and blending."""
-    r, g, b = (pixels[..., i].astype(int) for i in range(3))
-    return (g > 140) & (g > r + 70) & (g > b + 70)
+def _box_coloured(pixels: np.ndarray) -> np.ndarray:
+    """Pixels close to the drawn box colour (a pure primary), after the browser's scaling and blending."""
+    main = int(np.argmax(BOX_COLOUR))
+    channels = pixels.astype(int)
+    others = np.delete(channels, main, axis=-1)
+    return (channels[..., main] > 140) & (channels[..., main] > others.max(axis=-1) + 70)
 
 
 def _box_drawn(shot_rgb: np.ndarray, box: np.ndarray) -> float:
-    """Share of sampled points along the four edges of box (in shot pixels) with a greenish pixel near them.
+    """Share of sampled points along the four edges of box (in shot pixels) with a box-coloured pixel near them.
 
     Near: within 6% of the box side (at least 4 pixels), as the backends' boxes differ a little (IoU >= 0.9).
     """
@@ -84,7 +86,7 @@ def _box_drawn(shot_rgb: np.ndarray, box: np.ndarray) -> float:
         for x, y in ((x0 + t * (x1 - x0), y0), (x0 + t * (x1 - x0), y1), (x0, y0 + t * (y1 - y0)), (x1, y0 + t * (y1 - y0))):
             xi, yi = int(round(x)), int(round(y))
             patch = shot_rgb[max(yi - band, 0):min(yi + band + 1, h), max(xi - band, 0):min(xi + band + 1, w)]
-            hits.append(bool(patch.size and _greenish(patch).any()))
+            hits.append(bool(patch.size and _box_coloured(patch).any()))
     return float(np.mean(hits))
 
 

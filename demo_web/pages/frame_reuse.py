@@ -5,13 +5,14 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from exporter.bench.suite import find_videos
+from exporter.bench.suite import BenchSettings, find_videos
 from exporter.preview import ui
-from exporter.preview.clips import (DISPLAY_WIDTH, MAX_FRAMES, REFERENCE, name_of, player_html, policy_configs, run_clip,
-                                    timeline_rows, uploaded_clip)
+from exporter.preview.clips import (DISPLAY_WIDTH, MAX_FRAMES, REFERENCE, name_of, player_html, policy_configs,
+                                    run_clip, timeline_rows, uploaded_clip)
 from exporter.preview.photo import PreviewInputError
 from exporter.reuse import POLICIES, ReuseConfig
 
+DEFAULT_DETECTOR = BenchSettings().reuse_backend  # the full-int8 file, as in `make bench`
 bundle = ui.bundle_or_stop()
 ui.sidebar(bundle)
 st.title("Frame reuse")
@@ -26,25 +27,27 @@ def policy_form(column, label: str, default: str) -> ReuseConfig:
     with column:
         st.markdown(f"**{label}**")
         policy = st.selectbox("Policy", POLICIES, index=POLICIES.index(default), key=f"{label} policy")
-        skip = st.number_input("N (skip-N)", 1, 30, base.skip, key=f"{label} skip")
-        region = st.number_input("Region change threshold", 0.0, 1.0, base.region_threshold, 0.005, format="%.3f",
-                                 key=f"{label} region")
-        face = st.number_input("Face change threshold (tracking)", 0.0, 1.0, base.face_threshold, 0.005,
-                               format="%.3f", key=f"{label} face")
-        max_reuse = st.number_input("Reuse a result at most (frames)", 0, 60, base.max_reuse, key=f"{label} max")
+        with st.expander("Parameters"):
+            skip = st.number_input("N (skip-N)", 1, 30, base.skip, key=f"{label} skip")
+            region = st.number_input("Region change threshold", 0.0, 1.0, base.region_threshold, 0.005,
+                                     format="%.3f", key=f"{label} region")
+            face = st.number_input("Face change threshold (tracking)", 0.0, 1.0, base.face_threshold, 0.005,
+                                   format="%.3f", key=f"{label} face")
+            max_reuse = st.number_input("Reuse a result at most (frames)", 0, 60, base.max_reuse, key=f"{label} max")
     return ReuseConfig(policy=policy, skip=int(skip), region_threshold=float(region), face_threshold=float(face),
                        max_reuse=int(max_reuse))
 
 
 samples = find_videos([ui.paths().videos]) if ui.paths().videos.is_dir() else []
-exported = [key for key in ui.backend_keys(bundle) if key.split("-")[0] in ("tflite", "onnx", "ncnn")]
+exported = ui.exported_keys(bundle)
 with st.form("clip"):
     source = st.radio("Clip", ["Sample clip", "Upload"], horizontal=True)
     sample = st.selectbox("Sample clip", [p.name for p in samples] or ["(no sample clips: upload one)"])
     upload = st.file_uploader("Or upload a clip (mp4, mov, avi, mkv, webm)")
     frames = st.number_input("Frames to process", 10, MAX_FRAMES, 300, 10)
     backend_column, threads_column = st.columns(2)
-    key = backend_column.selectbox("Detector", exported, index=exported.index("tflite-int8") if "tflite-int8" in exported else 0)
+    key = backend_column.selectbox("Detector", exported,
+                                   index=exported.index(DEFAULT_DETECTOR) if DEFAULT_DETECTOR in exported else 0)
     threads = threads_column.radio("Threads", [1, 2], horizontal=True)
     first, second = st.columns(2)
     config_a = policy_form(first, "Policy A", "motion-gated+tracking")
@@ -55,7 +58,10 @@ if started:
     configs = policy_configs([config_a, config_b])
     detector = ui.detector(bundle, key, threads)
     bar = st.progress(0.0, text="processing...")
-    progress = lambda share: bar.progress(min(share, 1.0), text=f"processing... {100 * min(share, 1.0):.0f}%")  # noqa: E731
+
+    def progress(share: float) -> None:
+        bar.progress(min(share, 1.0), text=f"processing... {100 * min(share, 1.0):.0f}%")
+
     try:
         with ui.MODEL_LOCK:
             if source == "Upload":
@@ -93,7 +99,8 @@ st.caption("Speedup: every-frame's mean step time over the policy's (thumbnail, 
            "it runs; decoding the video is not timed). Fidelity against every-frame on the same frames.")
 
 st.subheader("The clip")
-components.html(player_html(clip, list(dict.fromkeys(shown))), height=round(DISPLAY_WIDTH * clip.height / clip.width) + 110)
+components.html(player_html(clip, list(dict.fromkeys(shown))),
+                height=round(DISPLAY_WIDTH * clip.height / clip.width) + 110)
 
 st.subheader("Latency per frame")
 timeline = pd.DataFrame(timeline_rows(clip))

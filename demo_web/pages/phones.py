@@ -33,8 +33,8 @@ for upload in uploads or []:
         st.error(str(error))
 
 if not reports:
-    st.info("No phone report yet: upload the JSON a sample app wrote"
-            + (f", or store one with `facekit bench --import FILE` (into `{where.phone_reports}`)." if not stored else "."))
+    hint = "" if stored else f", or store one with `facekit bench --import FILE` (into `{where.phone_reports}`)"
+    st.info(f"No phone report yet: upload the JSON a sample app wrote{hint}.")
     st.stop()
 
 host = last_bench_report(where.bench_report) or {}

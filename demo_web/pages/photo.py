@@ -8,7 +8,8 @@ import streamlit as st
 from exporter.assets import ASSETS, asset_path
 from exporter.postprocess import DecodeConfig
 from exporter.preview import ui
-from exporter.preview.photo import TIMED_RUNS, PreviewInputError, annotate, decode_image, face_rows, latency_rows, run_photo, unmatched
+from exporter.preview.photo import (TIMED_RUNS, PreviewInputError, annotate, decode_image, face_rows, latency_rows,
+                                    run_photo, unmatched)
 
 SAMPLES = [name for name, asset in ASSETS.items() if asset.purpose.startswith("sample photo")]
 COLUMNS = 3

@@ -32,6 +32,7 @@ MAX_FRAMES = 600  # frames read from a clip at most (the page's slider stops her
 MAX_VIDEO_MB = 200
 DISPLAY_WIDTH = 360  # frames are shown (and kept) at this width
 JPEG_QUALITY = 75
+PROGRESS_EVERY = 10  # frames between progress reports
 
 
 @dataclass
@@ -128,7 +129,7 @@ def run_clip(path: Path, detect: Callable[[np.ndarray], list[Face]], configs: di
             shown = draw(small, [_scaled(f, scale) for f in decision.faces])
             ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             run.frames_jpeg.append(jpeg.tobytes() if ok else b"")
-        if on_progress is not None:
+        if on_progress is not None and (index + 1) % PROGRESS_EVERY == 0:
             on_progress((index + 1) / max_frames)
     return ClipRun(Path(path).name, clip_fps(path), width, height, runs, time.perf_counter() - start)
 

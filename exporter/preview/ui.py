@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 import jsonschema
 import numpy as np
 import streamlit as st
 
 from exporter.bench.latency import Backend, detector_for
-from exporter.checkpoint import CheckpointError
 from exporter.detector import Detector
 from exporter.export.formats import formats_for
 from exporter.export.images import ExportDataError
@@ -30,7 +30,8 @@ def paths() -> PreviewPaths:
 
 
 @st.cache_resource(show_spinner="Reading the export bundle...")
-def _bundle(folder: str, checkpoint: str, stamp: float) -> Bundle:
+def _bundle(folder: Path, checkpoint: Path, manifest_mtime: float) -> Bundle:
+    """The bundle, read again when its manifest changes."""
     return open_bundle(folder, checkpoint)
 
 
@@ -39,17 +40,16 @@ def bundle_or_stop() -> Bundle:
     where = paths()
     manifest = where.exports / "manifest.json"
     try:
-        return _bundle(str(where.exports), str(where.checkpoint), manifest.stat().st_mtime if manifest.is_file() else 0.0)
+        return _bundle(where.exports, where.checkpoint, manifest.stat().st_mtime if manifest.is_file() else 0.0)
     except FileNotFoundError:
         st.warning(f"No export bundle at `{where.exports}`. Make one with `make export TARGET=all` "
                    "(about a minute and a half), or here:")
         if where.exports.name == "all" and st.button("Export every format now"):
             _export_here(where)
-    except (jsonschema.ValidationError, ValueError, CheckpointError) as error:
+    except (jsonschema.ValidationError, ValueError) as error:  # CheckpointError is a ValueError
         st.error(f"The export bundle at `{where.exports}` cannot be used: {str(error).splitlines()[0]}. "
                  "Make it again with `make export TARGET=all`.")
     st.stop()
-    raise AssertionError("st.stop() returned")  # for type checkers: the page ends above
 
 
 def _export_here(where: PreviewPaths) -> None:
@@ -66,7 +66,7 @@ def _export_here(where: PreviewPaths) -> None:
 
     try:
         export("all", where.checkpoint, where.data, where.exports.parent, app_root=None, log=log)
-    except (ExportDataError, ExportFailed, CheckpointError, ValueError) as error:
+    except (ExportDataError, ExportFailed, ValueError) as error:  # ValueError: a bad checkpoint or option
         st.error(f"The export failed: {error}")
         return
     _bundle.clear()
@@ -100,6 +100,11 @@ def detector(bundle: Bundle, key: str, threads: int) -> Detector:
 def backend_keys(bundle: Bundle) -> list[str]:
     """Every backend the host can run, in the bench's order."""
     return [b.key for b in host_backends(bundle, 1)]
+
+
+def exported_keys(bundle: Bundle) -> list[str]:
+    """The exported files the host runs (FaceKit's outputs, so frame-reuse fidelity can compare age and gender)."""
+    return [b.key for b in host_backends(bundle, 1) if b.runtime != "pytorch" and b.spec.has_attributes]
 
 
 def sidebar(bundle: Bundle) -> None:
