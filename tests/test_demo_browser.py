@@ -183,6 +183,7 @@ def test_the_preview_in_chromium(exported, datasets, assets, tmp_path):
             player = page.frame_locator("iframe").first
             player.locator("#img0").wait_for(timeout=WAIT_MS)
             assert "model ran (first)" in player.locator("#state0").inner_text()
+            metric.evaluate("element => element.scrollIntoView()")  # the results, the player and the timeline
             _shot(page, "frame_reuse")
             scale = DISPLAY_WIDTH / clip_frame.shape[1]
             small = cv2.resize(clip_frame, (DISPLAY_WIDTH, round(clip_frame.shape[0] * scale)), interpolation=cv2.INTER_AREA)

@@ -66,7 +66,7 @@ differs = {r.backend: sum(bool(m) for m in missing[r.backend]) for r in results}
 if any(differs.values()):
     st.warning("The backends differ: " + "; ".join(f"{k} has {n} face(s) that another backend did not find"
                                                     for k, n in differs.items() if n))
-else:
+elif results[0].faces:
     st.success(f"Every backend found the same {len(results[0].faces)} face(s) (boxes overlapping by IoU 0.5 or more).")
 
 for row_start in range(0, len(results), COLUMNS):
