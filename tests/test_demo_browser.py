@@ -197,7 +197,7 @@ def test_the_preview_in_chromium(exported, datasets, assets, tmp_path):
             _shot(page, "latency")
             _open(page, "Phones", "Phones")
             page.locator('input[type="file"]').set_input_files(str(PHONE_EXAMPLE))
-            page.get_by_role("heading", name="Inference on the phones, by delegate").wait_for(timeout=WAIT_MS)
+            page.get_by_role("heading", name="Inference on the phones, by delegate, and on this host").wait_for(timeout=WAIT_MS)
             page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=WAIT_MS)
             _shot(page, "phones")
             _open(page, "Model", "Model")

@@ -14,7 +14,7 @@ from exporter.bench.phone import PhoneReportError
 from exporter.detector import StageTimes
 from exporter.postprocess import Face
 from exporter.preview.clips import ClipRun, PolicyRun, name_of, player_html, policy_configs, uploaded_clip
-from exporter.preview.phones import read_uploaded_report, reuse_rows
+from exporter.preview.phones import chart_rows, read_uploaded_report, reuse_rows
 from exporter.preview.photo import PhotoResult, PreviewInputError, annotate, decode_image, unmatched
 from exporter.reuse import ReuseConfig
 
@@ -94,3 +94,13 @@ def test_reuse_rows_give_the_speedup_on_the_same_device():
     rows = reuse_rows({"Pixel": report})
     every, tracking = (r["mean_ms"] for r in report["reuse"])
     assert [r["speedup"] for r in rows] == [1.0, round(every / tracking, 2)]
+
+
+def test_phone_chart_rows_add_the_host_for_the_same_backends():
+    report = json.loads(PHONE_EXAMPLE.read_text())
+    host = {"latency": [{"backend": "tflite-int8", "threads": 1, "infer_ms": {"median": 0.8}},
+                        {"backend": "onnx-fp32", "threads": 1, "infer_ms": {"median": 1.4}}]}
+    rows = chart_rows({"Pixel": report}, host)
+    assert len(rows) == len(report["latency"]) + 1
+    assert rows[-1] == {"backend": "tflite-int8", "infer median ms": 0.8, "run": "host, 1 thread(s)"}
+    assert {r["run"] for r in rows[:-1]} == {"xnnpack, 4 thread(s)", "xnnpack, 1 thread(s)", "gpu, 4 thread(s)"}

@@ -6,7 +6,8 @@ import streamlit as st
 from exporter.bench.phone import PhoneReportError, load_phone_report
 from exporter.preview import ui
 from exporter.preview.bench_figures import last_bench_report
-from exporter.preview.phones import device_label, latency_rows, read_uploaded_report, reuse_rows, stored_reports
+from exporter.preview.phones import (chart_rows, device_label, latency_rows, read_uploaded_report, reuse_rows,
+                                     stored_reports)
 
 st.title("Phones")
 st.caption("The FaceKit sample apps write their benchmark as JSON (exporter/schemas/phone_bench.schema.json). "
@@ -41,11 +42,9 @@ host = last_bench_report(where.bench_report) or {}
 if not host:
     st.info(f"No host report at `{where.bench_report}`: run `make bench` to see host figures beside the phones'.")
 rows = pd.DataFrame(latency_rows(reports, host))
-st.subheader("Inference on the phones, by delegate")
-run = rows["delegate"] + ", " + rows["threads"].astype(str) + " thread(s)"
-chart = rows.assign(run=run if len(reports) == 1 else rows["device"] + ": " + run)
-st.bar_chart(chart, x="backend", y="phone_infer_ms", color="run", stack=False, horizontal=True,
-             x_label="backend", y_label="median inference ms")
+st.subheader("Inference on the phones, by delegate, and on this host")
+st.bar_chart(pd.DataFrame(chart_rows(reports, host)), x="backend", y="infer median ms", color="run", stack=False,
+             horizontal=True)
 st.dataframe(rows.rename(columns=lambda c: c.replace("_", " ")), hide_index=True)
 st.caption("Medians in ms; total = pre + infer + post. Host rows match on backend and thread count; the MediaPipe "
            "ratio uses the phone's mediapipe-short row with the same delegate and threads.")

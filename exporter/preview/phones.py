@@ -46,6 +46,18 @@ def latency_rows(reports: dict[str, dict], host: dict) -> list[dict]:
     return rows
 
 
+def chart_rows(reports: dict[str, dict], host: dict) -> list[dict]:
+    """Median inference per backend: one bar per device, delegate and threads, and the host's for those backends."""
+    several = len(reports) > 1
+    rows = [{"backend": r["backend"], "infer median ms": r["infer_ms"]["median"],
+             "run": f"{label + ': ' if several else ''}{r['delegate']}, {r['threads']} thread(s)"}
+            for label, report in reports.items() for r in report["latency"]]
+    backends = {r["backend"] for r in rows}
+    rows += [{"backend": r["backend"], "infer median ms": r["infer_ms"]["median"], "run": f"host, {r['threads']} thread(s)"}
+             for r in host.get("latency", []) if r["backend"] in backends]
+    return rows
+
+
 def reuse_rows(reports: dict[str, dict]) -> list[dict]:
     """The frame-reuse rows of the reports that have them, with the speedup over every-frame on the same device."""
     rows = []
