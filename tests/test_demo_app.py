@@ -94,7 +94,7 @@ def test_thresholds_change_the_faces(preview):
     ("notes.txt", b"not a picture", "is not a readable image"),
     ("huge.png", _png_header(10_000, 5_000), "10000 x 5000 pixels (50 MP)"),
     ("cut.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64, "not a readable image"),
-])
+], ids=["not an image", "50 megapixels", "truncated jpeg"])
 def test_a_bad_photo_gives_a_message(preview, name, data, message):
     app = _page()
     _by_label(app.radio, "Picture").set_value("Upload").run()
