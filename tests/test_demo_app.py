@@ -137,6 +137,18 @@ def test_a_phone_report_renders_beside_nothing_else(preview):
     assert len(app.dataframe) == 2  # the reuse rows of the example
 
 
+def test_two_phone_reports_compare_devices(preview):
+    other = json.loads(PHONE_EXAMPLE.read_text())
+    other["device"] = {"model": "iPhone15,2", "os": "iOS 17.4"}
+    app = _page("phones")
+    uploader = _by_label(app.file_uploader, "Upload phone reports (JSON)")
+    uploader.upload("pixel7.json", PHONE_EXAMPLE.read_bytes()).upload("iphone.json", json.dumps(other).encode()).run()
+    assert not app.error, [e.value for e in app.error]
+    devices = app.dataframe[0].value["device"]
+    assert sorted(set(devices)) == ["Pixel 7 (Android 14), 2025-03-14", "iPhone15,2 (iOS 17.4), 2025-03-14"]
+    assert len(devices) == 2 * len(other["latency"])
+
+
 def test_a_malformed_phone_report_names_each_problem(preview):
     report = json.loads(PHONE_EXAMPLE.read_text())
     del report["device"]["model"]
