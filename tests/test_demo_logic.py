@@ -15,7 +15,8 @@ from exporter.detector import StageTimes
 from exporter.postprocess import Face
 from exporter.preview.clips import ClipRun, PolicyRun, name_of, player_html, policy_configs, uploaded_clip
 from exporter.preview.phones import chart_rows, read_uploaded_report, reuse_rows
-from exporter.preview.photo import PhotoResult, PreviewInputError, annotate, decode_image, unmatched
+from exporter.preview.photo import (SHOWN_WIDTH, PhotoResult, PreviewInputError, annotate, decode_image, for_display,
+                                    unmatched)
 from exporter.reuse import ReuseConfig
 
 PHONE_EXAMPLE = Path(__file__).parent / "data" / "phone_report_example.json"
@@ -104,3 +105,9 @@ def test_phone_chart_rows_add_the_host_for_the_same_backends():
     assert len(rows) == len(report["latency"]) + 1
     assert rows[-1] == {"backend": "tflite-int8", "infer median ms": 0.8, "run": "host, 1 thread(s)"}
     assert {r["run"] for r in rows[:-1]} == {"xnnpack, 4 thread(s)", "xnnpack, 1 thread(s)", "gpu, 4 thread(s)"}
+
+
+def test_wide_photos_are_shrunk_for_the_browser_and_small_ones_kept():
+    wide, small = np.zeros((1000, 2000, 3), np.uint8), np.zeros((300, 400, 3), np.uint8)
+    assert for_display(wide).shape == (400, SHOWN_WIDTH, 3)
+    assert for_display(small) is small

@@ -8,8 +8,8 @@ import streamlit as st
 from exporter.assets import ASSETS, asset_path
 from exporter.postprocess import DecodeConfig
 from exporter.preview import ui
-from exporter.preview.photo import (TIMED_RUNS, PreviewInputError, annotate, decode_image, face_rows, latency_rows,
-                                    run_photo, unmatched)
+from exporter.preview.photo import (TIMED_RUNS, PreviewInputError, annotate, decode_image, face_rows, for_display,
+                                    latency_rows, run_photo, unmatched)
 
 SAMPLES = [name for name, asset in ASSETS.items() if asset.purpose.startswith("sample photo")]
 COLUMNS = 3
@@ -72,7 +72,7 @@ elif results[0].faces:
 for row_start in range(0, len(results), COLUMNS):
     for column, result in zip(st.columns(COLUMNS), results[row_start:row_start + COLUMNS]):
         flags = [bool(m) for m in missing[result.backend]]
-        column.image(annotate(image, result.faces, flags), width="stretch",
+        column.image(for_display(annotate(image, result.faces, flags)), width="stretch", output_format="JPEG",
                      caption=f"{result.backend}: {len(result.faces)} face(s), {1000 * result.times.total:.2f} ms")
 
 st.subheader("Latency on this photo")

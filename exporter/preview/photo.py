@@ -20,6 +20,7 @@ MAX_UPLOAD_MB = 50
 MATCH_IOU = 0.5  # two backends found the same face when their boxes overlap this much
 TIMED_RUNS = 3  # per backend and photo; the median of each stage is shown
 DIFFERENCE_COLOUR = (255, 0, 0)  # RGB: the frame around a face not every backend found
+SHOWN_WIDTH = 800  # annotated photos are sent to the browser at most this wide (it shows them in a column)
 
 
 class PreviewInputError(ValueError):
@@ -100,6 +101,14 @@ def annotate(image: np.ndarray, faces: list[Face], differs: list[bool]) -> np.nd
             x0, y0, x1, y1 = (int(round(v)) for v in face.box)
             cv2.rectangle(out, (x0 - pad, y0 - pad), (x1 + pad, y1 + pad), DIFFERENCE_COLOUR, pad)
     return out
+
+
+def for_display(image: np.ndarray) -> np.ndarray:
+    """The annotated photo shrunk to SHOWN_WIDTH when wider (less to encode and send; drawn at full size first)."""
+    height, width = image.shape[:2]
+    if width <= SHOWN_WIDTH:
+        return image
+    return cv2.resize(image, (SHOWN_WIDTH, max(1, round(height * SHOWN_WIDTH / width))), interpolation=cv2.INTER_AREA)
 
 
 def face_rows(result: PhotoResult, missing: list[list[str]]) -> list[dict]:
