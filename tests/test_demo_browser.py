@@ -150,6 +150,7 @@ def test_the_preview_in_chromium(exported, datasets, assets, tmp_path):
                                       cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(url, server, log)
+            figures["server_answering_s"] = time.perf_counter() - started
             page.goto(url)
             page.get_by_text(re.compile(r"through \d+ backends in")).wait_for(timeout=WAIT_MS)
             page.locator('[data-testid="stImage"] img').first.wait_for(timeout=WAIT_MS)
