@@ -3,7 +3,6 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from exporter.bench.suite import BenchSettings, find_videos
 from exporter.preview import ui
@@ -99,8 +98,7 @@ st.caption("Speedup: every-frame's mean step time over the policy's (thumbnail, 
            "it runs; decoding the video is not timed). Fidelity against every-frame on the same frames.")
 
 st.subheader("The clip")
-components.html(player_html(clip, list(dict.fromkeys(shown))),
-                height=round(DISPLAY_WIDTH * clip.height / clip.width) + 110)
+st.iframe(player_html(clip, list(dict.fromkeys(shown))), height=round(DISPLAY_WIDTH * clip.height / clip.width) + 110)
 
 st.subheader("Latency per frame")
 timeline = pd.DataFrame(timeline_rows(clip))

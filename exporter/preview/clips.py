@@ -163,7 +163,11 @@ def timeline_rows(clip: ClipRun) -> list[dict]:
 
 
 def player_html(clip: ClipRun, names: list[str]) -> str:
-    """A self-contained player: the chosen policies' annotated frames side by side, with per-frame decisions."""
+    """A self-contained player: the chosen policies' annotated frames side by side, with per-frame decisions.
+
+    It holds no text from the user (names are the policies' own, frames are JPEGs encoded here), as the page
+    embeds it with st.iframe, which runs it unsanitised.
+    """
     runs = [clip.policies[name] for name in names]
     data = {"fps": clip.fps, "frames": clip.frames,
             "policies": [{"name": r.name, "jpeg": [base64.b64encode(j).decode() for j in r.frames_jpeg],
