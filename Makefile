@@ -15,7 +15,11 @@ BENCH_ARGS ?=
 # --data only when DATA is given: without it, export uses ../shared/datasets when present, else its built-in set.
 DATA_OPTION := $(if $(filter command line environment,$(origin DATA)),--data $(DATA))
 
-.PHONY: help setup assets test android-check export bench train eval detect clean-venv
+DEMO_ADDRESS ?= localhost
+DEMO_PORT ?= 8501
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help setup assets browser test android-check export bench train eval detect demo clean-venv
 
 help:
 	@echo "make export TARGET=android set up, convert, verify and package (android, ios, ncnn, onnx, all)"
@@ -25,6 +29,7 @@ help:
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
 	@echo "make detect IMAGES='a.jpg b.mp4'   faces, age and gender with the shipped checkpoint"
+	@echo "make demo [DEMO_PORT=8501]  the Streamlit preview of the exported models on http://localhost:8501"
 
 # Re-installs only when a pin file changes (the stamp is older than them).
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
@@ -40,7 +45,14 @@ setup: $(STAMP)
 assets: setup
 	$(FACEKIT) assets
 
-test: assets
+# Debian's Chromium for the preview's browser test (Playwright's own browser download does not work here).
+# Without apt-get as root it is not installed and that one test is skipped, saying why.
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
+		echo "Chromium is missing and cannot be installed here (needs apt-get as root): the preview's browser test will be skipped"
+
+test: assets browser
 	FACEKIT_DATA=$(DATA) $(PY) -m pytest -q
 	@$(MAKE) --no-print-directory android-check
 
@@ -64,6 +76,12 @@ eval: assets
 detect: assets
 	@test -n "$(IMAGES)" || { echo "usage: make detect IMAGES='photo.jpg clip.mp4' (add --save with: $(FACEKIT) detect ... --save out/)"; exit 2; }
 	$(FACEKIT) detect $(IMAGES)
+
+# The preview reads exports/all (it offers to make it when missing) and runs/bench; it binds to localhost.
+demo: assets
+	@echo "FaceKit preview on http://$(DEMO_ADDRESS):$(DEMO_PORT) (Ctrl-C stops it)"
+	FACEKIT_DATA=$(DATA) $(VENV)/bin/streamlit run demo_web/app.py --server.address $(DEMO_ADDRESS) \
+		--server.port $(DEMO_PORT) --server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer
 
 clean-venv:
 	rm -rf $(VENV)

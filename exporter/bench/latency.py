@@ -24,6 +24,7 @@ from exporter.export.bundle import size_of
 from exporter.export.formats import FORMATS
 from exporter.export.runners import runner_for
 from exporter.runner import Runner, litert_runner, torch_runner
+from exporter.second_look import SecondLook
 from exporter.spec import BLAZEFACE_SHORT, FACEKIT, ModelSpec
 
 MEDIAPIPE = "mediapipe-short"
@@ -80,10 +81,10 @@ def mediapipe_backend(threads: int) -> Backend:
                    BLAZEFACE_SHORT)
 
 
-def detector_for(backend: Backend) -> Detector:
-    """The reference Detector on a backend's runner, with the backend's model spec and no second look (the bench
-    times and scores the model alone; the second look's cost and gain are measured on their own)."""
-    return Detector(backend.make_runner(), backend.spec, second_look=None)
+def detector_for(backend: Backend, second_look: SecondLook | None = None) -> Detector:
+    """The reference Detector on a backend's runner, with the backend's model spec; by default without the second
+    look (the bench times and scores the model alone; the second look's cost and gain are measured on their own)."""
+    return Detector(backend.make_runner(), backend.spec, second_look=second_look)
 
 
 def _summary(seconds: list[float]) -> dict:
@@ -92,22 +93,36 @@ def _summary(seconds: list[float]) -> dict:
 
 
 def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup: int, rounds: int = 5,
-                  progress: bool = True) -> list[dict]:
-    """Latency rows (pre/infer/post/total median and p90 in ms), with ratios to MediaPipe at the same threads."""
+                  progress: bool = True, on_progress: Callable[[float], None] | None = None) -> list[dict]:
+    """Latency rows (pre/infer/post/total median and p90 in ms), with ratios to MediaPipe at the same threads.
+
+    on_progress, when given, receives the share of runs done (0 to 1) after each block (the preview's bar).
+    """
     detectors = [(b, detector_for(b)) for b in backends]
     samples: list[dict[str, list[float]]] = [{stage: [] for stage in STAGES} for _ in backends]
     block = max(1, runs // rounds)
-    bar = tqdm(total=len(detectors) * (warmup + block * rounds), desc="latency", unit="run", disable=not progress)
+    total = len(detectors) * (warmup + block * rounds)
+    bar = tqdm(total=total, desc="latency", unit="run", disable=not progress)
+
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.update(n)
+        if on_progress is not None:
+            on_progress(done / total)
+
     for backend, detector in detectors:
-        _with_threads(backend, lambda: [detector.timed(image) for _ in range(warmup)])
-        bar.update(warmup)
+        with_threads(backend, lambda: [detector.timed(image) for _ in range(warmup)])
+        advance(warmup)
     for _ in range(rounds):
         for (backend, detector), backend_samples in zip(detectors, samples):
             time.sleep(COOL_DOWN_S)
-            for _faces, t in _with_threads(backend, lambda: [detector.timed(image) for _ in range(block)]):
+            for _faces, t in with_threads(backend, lambda: [detector.timed(image) for _ in range(block)]):
                 for stage in STAGES:
                     backend_samples[stage].append(getattr(t, stage))
-            bar.update(block)
+            advance(block)
     bar.close()
     rows = [{"backend": b.key, "format": b.format, "precision": b.precision, "runtime": b.runtime,
              "threads": b.threads, "size_bytes": b.size_bytes, "runs": block * rounds,
@@ -120,7 +135,7 @@ def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup:
     return rows
 
 
-def _with_threads(backend: Backend, work: Callable[[], list]) -> list:
+def with_threads(backend: Backend, work: Callable[[], list]) -> list:
     """Run `work` with PyTorch's thread count set for a PyTorch backend (the other runtimes own theirs)."""
     if backend.runtime != "pytorch":
         return work()

@@ -22,6 +22,7 @@ from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import DecodeConfig, Face
 from exporter.second_look import SecondLook
 
+BOX_COLOUR = (0, 255, 0)  # RGB: boxes and labels
 KEYPOINT_COLOURS = ((255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 0, 255), (255, 255, 0), (0, 255, 255))  # RGB
 
 
@@ -59,11 +60,12 @@ def draw(image_rgb: np.ndarray, faces: list[Face]) -> np.ndarray:
     thick = max(1, round(max(out.shape[:2]) / 400))
     for face in faces:
         x0, y0, x1, y1 = (int(round(v)) for v in face.box)
-        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 255, 0), thick)
+        cv2.rectangle(out, (x0, y0), (x1, y1), BOX_COLOUR, thick)
         for (x, y), colour in zip(face.keypoints, KEYPOINT_COLOURS):
             cv2.circle(out, (int(round(x)), int(round(y))), 2 * thick, colour, -1)
-        label = f"{face.age:.0f} {'F' if (face.female or 0) >= 0.5 else 'M'} {face.score:.2f}"
-        cv2.putText(out, label, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, (0, 255, 0), thick)
+        label = f"{face.score:.2f}" if face.age is None else \
+            f"{face.age:.0f} {'F' if (face.female or 0) >= 0.5 else 'M'} {face.score:.2f}"  # MediaPipe has no age
+        cv2.putText(out, label, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick, BOX_COLOUR, thick)
     return out
 
 
