@@ -28,7 +28,7 @@ from exporter.commands.detect import BOX_COLOUR
 from exporter.data.media import iter_frames
 from exporter.detector import Detector
 from exporter.paths import DEFAULT_CHECKPOINT, REPO_ROOT
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 from exporter.preview.clips import DISPLAY_WIDTH
 from exporter.preview.settings import EXPORTS_ENV, REPORTS_ENV
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from exporter.assets import asset_path
 from exporter.bench.suite import LATENCY_PHOTO
-from exporter.preprocess import read_rgb
+from exporter.image_io import read_rgb
 from exporter.preview import ui
 from exporter.preview.bench_figures import chart_rows, last_bench_report, live_rows, table_rows
 
