@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
 import org.junit.jupiter.api.Test;
 
 /** The frame-reuse scheduler replayed on the reference's golden traces (reuse_traces.json): every decision exactly. */
@@ -16,15 +19,40 @@ class ReuseTraceTest {
         return Json.asObject(Json.parse(Golden.text(Json.string(Golden.contract(), "reuse_traces"))));
     }
 
-    private static List<RgbImage> frames(Map<String, Object> traces) {
+    private static List<RgbImage> frames(Map<String, Object> traces) throws DataFormatException {
         Map<String, Object> spec = Json.obj(traces, "frames");
         int w = (int) Json.number(spec, "width");
         int h = (int) Json.number(spec, "height");
+        int count = (int) Json.number(spec, "count");
+        byte[] pixels = inflate(Base64.getDecoder().decode(Json.string(spec, "data")), count * w * h * 3);
         List<RgbImage> out = new ArrayList<RgbImage>();
-        for (Object data : Json.array(spec, "data_base64")) {
-            out.add(new RgbImage(w, h, Base64.getDecoder().decode((String) data)));
+        for (int i = 0; i < count; i++) {
+            out.add(new RgbImage(w, h, Arrays.copyOfRange(pixels, i * w * h * 3, (i + 1) * w * h * 3)));
         }
         return out;
+    }
+
+    /** The frames' raw DEFLATE stream (RFC 1951, no zlib header), which must hold exactly `size` bytes. */
+    private static byte[] inflate(byte[] deflated, int size) throws DataFormatException {
+        Inflater inflater = new Inflater(true);
+        try {
+            inflater.setInput(deflated);
+            byte[] out = new byte[size];
+            int done = 0;
+            while (done < size && !inflater.finished()) {
+                int got = inflater.inflate(out, done, size - done);
+                if (got == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
+                done += got;
+            }
+            assertEquals(size, done, "frames.data holds count x height x width x 3 bytes");
+            byte[] rest = new byte[1];
+            assertTrue(inflater.finished() || inflater.inflate(rest) == 0, "frames.data holds no more than the frames");
+            return out;
+        } finally {
+            inflater.end();
+        }
     }
 
     @Test
@@ -88,6 +116,9 @@ class ReuseTraceTest {
                 assertEquals(Json.bool(want, "ran_model"), got.ranModel, label + " ran_model");
                 assertEquals(Json.string(want, "reason"), got.reason, label + " reason");
                 assertEquals(Json.number(want, "change"), got.change, 1e-5, label + " change");
+                List<Object> motion = Json.array(want, "motion");
+                assertArrayEquals(new int[] {((Double) motion.get(0)).intValue(), ((Double) motion.get(1)).intValue()},
+                        got.motion, label + " motion");
                 List<Object> ids = Json.array(want, "track_ids");
                 int[] wantIds = new int[ids.size()];
                 for (int k = 0; k < wantIds.length; k++) {
