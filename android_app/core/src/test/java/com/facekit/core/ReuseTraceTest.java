@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 import org.junit.jupiter.api.Test;
 
 /** The frame-reuse scheduler replayed on the reference's golden traces (reuse_traces.json): every decision exactly. */
@@ -19,40 +16,12 @@ class ReuseTraceTest {
         return Json.asObject(Json.parse(Golden.text(Json.string(Golden.contract(), "reuse_traces"))));
     }
 
-    private static List<RgbImage> frames(Map<String, Object> traces) throws DataFormatException {
+    private static List<RgbImage> frames(Map<String, Object> traces) {
         Map<String, Object> spec = Json.obj(traces, "frames");
         int w = (int) Json.number(spec, "width");
         int h = (int) Json.number(spec, "height");
-        int count = (int) Json.number(spec, "count");
-        byte[] pixels = inflate(Base64.getDecoder().decode(Json.string(spec, "data")), count * w * h * 3);
-        List<RgbImage> out = new ArrayList<RgbImage>();
-        for (int i = 0; i < count; i++) {
-            out.add(new RgbImage(w, h, Arrays.copyOfRange(pixels, i * w * h * 3, (i + 1) * w * h * 3)));
-        }
-        return out;
-    }
-
-    /** The frames' raw DEFLATE stream (RFC 1951, no zlib header), which must hold exactly `size` bytes. */
-    private static byte[] inflate(byte[] deflated, int size) throws DataFormatException {
-        Inflater inflater = new Inflater(true);
-        try {
-            inflater.setInput(deflated);
-            byte[] out = new byte[size];
-            int done = 0;
-            while (done < size && !inflater.finished()) {
-                int got = inflater.inflate(out, done, size - done);
-                if (got == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
-                    break;
-                }
-                done += got;
-            }
-            assertEquals(size, done, "frames.data holds count x height x width x 3 bytes");
-            byte[] rest = new byte[1];
-            assertTrue(inflater.finished() || inflater.inflate(rest) == 0, "frames.data holds no more than the frames");
-            return out;
-        } finally {
-            inflater.end();
-        }
+        return RgbImage.inflateFrames(Base64.getDecoder().decode(Json.string(spec, "data")), w, h,
+                (int) Json.number(spec, "count"));
     }
 
     @Test
