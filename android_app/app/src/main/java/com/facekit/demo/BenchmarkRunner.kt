@@ -38,9 +38,8 @@ class BenchmarkRunner(private val bundle: ModelBundle, private val appVersion: S
         val frames = Json.obj(traces, "frames")
         val width = Json.number(frames, "width").toInt()
         val height = Json.number(frames, "height").toInt()
-        return Json.array(frames, "data_base64").map {
-            RgbImage(width, height, android.util.Base64.decode(it as String, android.util.Base64.DEFAULT))
-        }
+        val data = android.util.Base64.decode(Json.string(frames, "data"), android.util.Base64.DEFAULT)
+        return RgbImage.inflateFrames(data, width, height, Json.number(frames, "count").toInt())
     }
 
     /** Runs everything and returns the report. */

@@ -1,23 +1,31 @@
 package com.facekit.core;
 
-/** A face followed across frames: its box now, its smoothed attributes, and the face at the last full run. */
+/** A face followed across frames (reuse.Track): its box now, its smoothed attributes, and the face at the last full run. */
 public final class Track {
     public final int id;
+    /** Box and keypoints in image pixels, at the current frame. */
     Face face;
     double age;
     double female;
+    /** The face as the model saw it at the last full run. */
     Face start;
+    /** floor(1000 * score) at the last full run. */
+    int confidence;
+    /** Full runs in a row that did not find the face (then it is hidden, kept to be re-checked). */
+    int missed;
 
-    Track(int id, Face face) {
+    Track(int id, Face face, int confidence) {
         this.id = id;
         this.face = face;
         this.age = Double.isNaN(face.age) ? 0 : face.age;
         this.female = Double.isNaN(face.female) ? 0 : face.female;
         this.start = face;
+        this.confidence = confidence;
+        this.missed = 0;
     }
 
-    /** The tracked face with its smoothed age and P(female). */
-    public Face smoothed() {
+    /** The face as reported: current box, smoothed age and P(female) (reuse.Track.shown). */
+    public Face shown() {
         return face.withAttributes(age, female);
     }
 }

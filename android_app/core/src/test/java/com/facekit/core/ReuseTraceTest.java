@@ -20,11 +20,8 @@ class ReuseTraceTest {
         Map<String, Object> spec = Json.obj(traces, "frames");
         int w = (int) Json.number(spec, "width");
         int h = (int) Json.number(spec, "height");
-        List<RgbImage> out = new ArrayList<RgbImage>();
-        for (Object data : Json.array(spec, "data_base64")) {
-            out.add(new RgbImage(w, h, Base64.getDecoder().decode((String) data)));
-        }
-        return out;
+        return RgbImage.inflateFrames(Base64.getDecoder().decode(Json.string(spec, "data")), w, h,
+                (int) Json.number(spec, "count"));
     }
 
     @Test
@@ -88,6 +85,9 @@ class ReuseTraceTest {
                 assertEquals(Json.bool(want, "ran_model"), got.ranModel, label + " ran_model");
                 assertEquals(Json.string(want, "reason"), got.reason, label + " reason");
                 assertEquals(Json.number(want, "change"), got.change, 1e-5, label + " change");
+                List<Object> motion = Json.array(want, "motion");
+                assertArrayEquals(new int[] {((Double) motion.get(0)).intValue(), ((Double) motion.get(1)).intValue()},
+                        got.motion, label + " motion");
                 List<Object> ids = Json.array(want, "track_ids");
                 int[] wantIds = new int[ids.size()];
                 for (int k = 0; k < wantIds.length; k++) {
