@@ -103,7 +103,8 @@ public struct ReuseTracesFile: Decodable, Sendable {
     /// The clip's frames, inflated by Foundation (NSData's .zlib is raw DEFLATE; iOS 13+, macOS 10.15+).
     public func clip() throws -> [RGBImage] {
         try clip { compressed in
-            [UInt8](try (Data(compressed) as NSData).decompressed(using: .zlib) as Data)
+            let inflated = try (Data(compressed) as NSData).decompressed(using: .zlib)
+            return [UInt8](inflated as Data)
         }
     }
     #endif
