@@ -56,7 +56,7 @@ public struct FaceTracker: Sendable {
     /// Continue tracks with a full run's detections (none after a cut: the faces get new ids); start tracks for the
     /// rest; a track not continued is missed, and dropped after `recheck` misses in a row.
     public mutating func update(with faces: [Face], cut: Bool) {
-        var free = cut ? [] : Array(tracks.indices)
+        var free: [Int] = cut ? [] : Array(tracks.indices)
         var updated: [Track] = []
         // best score first; the sort is stable, as Python's
         let ordered = faces.indices.sorted { faces[$0].score > faces[$1].score || (faces[$0].score == faces[$1].score && $0 < $1) }
