@@ -179,7 +179,7 @@ struct BenchmarkRunner {
         let model = try CoreMLFaceModel(contentsOf: resources.compiledModelURL, manifest: resources.manifest,
                                           computeUnits: ComputeChoice.all.units)
         let pipeline = FacePipeline(manifest: resources.manifest, infer: model.infer)
-        let clip = try (0..<resources.reuse.frames.dataBase64.count).map(resources.reuse.frame)
+        let clip = try resources.reuse.clip()
         guard let first = clip.first else {
             throw DemoError.missingResource("a clip frame", "golden/reuse_traces.json holds no frames")
         }

@@ -9,6 +9,8 @@ struct FrameResult {
     var imageHeight = 1
     var times: StageTimes?
     var reason: ReuseReason = .first
+    /// The camera's shift since the last model run, in thumbnail samples (motion-gated+tracking).
+    var motion: GridShift = .zero
     var mirrored = false
 }
 
@@ -129,7 +131,8 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
             let frame = try RGBImage(bgraPixelBuffer: buffer)
             let decision = try scheduler.step(frame)
             let shown = FrameResult(faces: decision.faces, imageWidth: frame.width, imageHeight: frame.height,
-                                    times: decision.ranModel ? lastTimes : nil, reason: decision.reason, mirrored: mirrored)
+                                    times: decision.ranModel ? lastTimes : nil, reason: decision.reason, motion: decision.motion,
+                                    mirrored: mirrored)
             DispatchQueue.main.async {
                 let keptTimes = shown.times ?? self.result.times
                 self.result = shown

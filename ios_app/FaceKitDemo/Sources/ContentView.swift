@@ -94,6 +94,9 @@ struct StatsPanel: View {
                 Text(String(format: "pre %.1f · infer %.1f · post %.1f ms", times.pre, times.infer, times.post))
             }
             Text("frame: \(result.reason.rawValue) · faces: \(result.faces.count)")
+            if result.motion != .zero {
+                Text("camera moved \(result.motion.dx), \(result.motion.dy) samples")
+            }
         }
         .font(.caption.monospacedDigit())
         .padding(8)

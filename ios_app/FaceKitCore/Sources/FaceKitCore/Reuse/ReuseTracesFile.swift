@@ -17,15 +17,13 @@ public struct StoredFace: Decodable, Sendable, Equatable {
 /// reuse_traces.json (exporter/export/reuse_golden.py): a synthetic clip, the detector's faces on each frame, the
 /// thumbnail sampling, and each policy's settings and decisions. The app takes its default settings from it.
 public struct ReuseTracesFile: Decodable, Sendable {
+    /// The clip: `count` frames of height x width x 3 RGB bytes (row-major), one after the other, as base64 of
+    /// their raw DEFLATE stream (RFC 1951, no zlib header).
     public struct Frames: Decodable, Sendable {
         public let width: Int
         public let height: Int
-        public let dataBase64: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case width, height
-            case dataBase64 = "data_base64"
-        }
+        public let count: Int
+        public let data: String
     }
 
     public struct Policy: Decodable, Sendable {
@@ -37,12 +35,14 @@ public struct ReuseTracesFile: Decodable, Sendable {
         public let index: Int
         public let ranModel: Bool
         public let reason: String
-        public let change: Float
+        public let change: Double
+        /// The camera's shift in samples, (dx, dy).
+        public let motion: [Int]
         public let trackIDs: [Int]
         public let faces: [StoredFace]
 
         enum CodingKeys: String, CodingKey {
-            case index, reason, change, faces
+            case index, reason, change, motion, faces
             case ranModel = "ran_model"
             case trackIDs = "track_ids"
         }
@@ -82,13 +82,32 @@ public struct ReuseTracesFile: Decodable, Sendable {
         }
     }
 
-    /// Frame i of the clip.
-    public func frame(_ index: Int) throws -> RGBImage {
-        guard let bytes = Data(base64Encoded: frames.dataBase64[index]), bytes.count == frames.width * frames.height * 3 else {
-            throw ManifestError.invalid("reuse_traces.json", "frame \(index) is not \(frames.width)x\(frames.height)x3 bytes of base64")
+    /// The clip's frames, `inflate` undoing raw DEFLATE (RFC 1951); the error says what was wrong.
+    public func clip(inflate: ([UInt8]) throws -> [UInt8]) throws -> [RGBImage] {
+        let frameBytes = frames.width * frames.height * 3
+        guard let compressed = Data(base64Encoded: frames.data) else {
+            throw ManifestError.invalid("reuse_traces.json", "frames.data is not base64")
         }
-        return RGBImage(width: frames.width, height: frames.height, pixels: [UInt8](bytes))
+        let bytes = try inflate([UInt8](compressed))
+        guard frameBytes > 0, bytes.count == frames.count * frameBytes else {
+            throw ManifestError.invalid("reuse_traces.json", "frames.data inflates to \(bytes.count) bytes, not \(frames.count) "
+                                        + "frames of \(frames.width)x\(frames.height)x3")
+        }
+        return (0..<frames.count).map { index in
+            RGBImage(width: frames.width, height: frames.height,
+                     pixels: Array(bytes[(index * frameBytes)..<((index + 1) * frameBytes)]))
+        }
     }
+
+    #if canImport(Darwin)
+    /// The clip's frames, inflated by Foundation (NSData's .zlib is raw DEFLATE; iOS 13+, macOS 10.15+).
+    public func clip() throws -> [RGBImage] {
+        try clip { compressed in
+            let inflated = try (Data(compressed) as NSData).decompressed(using: .zlib)
+            return [UInt8](inflated as Data)
+        }
+    }
+    #endif
 
     /// The settings the traces were written with, by policy.
     public var configs: [ReusePolicy: ReuseConfig] {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A face followed across frames.
+/// A face followed across frames (exporter/reuse.py Track).
 public struct Track: Sendable, Equatable {
     public let id: Int
     /// Box and keypoints in image pixels at the current frame.
@@ -9,46 +9,82 @@ public struct Track: Sendable, Equatable {
     public var female: Double
     /// The face as the model saw it at the last full run.
     public var start: Face
+    /// floor(1000 * score) at the last full run.
+    public var confidence: Int
+    /// Full runs in a row that did not find the face (then it is hidden, kept to be re-checked).
+    public var missed = 0
 
-    /// The face with its smoothed age and P(female).
+    /// The face as reported: current box, smoothed age and P(female).
     public var smoothedFace: Face {
         var shown = face
         shown.age = Float(age)
         shown.female = Float(female)
         return shown
     }
+
+    /// floor(1000 * score), the score read as the reference reads it: the shortest decimal that gives the same
+    /// Float (what the traces store, and Python parses to a double), so that 0.52 is 520 and not 519.
+    public static func confidence(of score: Float) -> Int {
+        Int((1000 * (Double(score.description) ?? Double(score))).rounded(.down))
+    }
 }
 
-/// Matches detections to tracks by IoU (greedy, best score first) and smooths age and gender per track.
+/// Matches detections to tracks by IoU (greedy, best score first) and smooths age and gender per track; a track
+/// no detection continues is kept hidden for `recheck` runs (exporter/reuse.py `_update_tracks`).
 public struct FaceTracker: Sendable {
     public private(set) var tracks: [Track] = []
     private var nextID = 1
     public let matchIoU: Float
     public let smoothing: Double
+    public let recheck: Int
 
-    public init(matchIoU: Float, smoothing: Double) {
+    public init(matchIoU: Float, smoothing: Double, recheck: Int) {
         self.matchIoU = matchIoU
         self.smoothing = smoothing
+        self.recheck = recheck
     }
 
-    /// Continue tracks with a full run's detections; start tracks for the rest; unmatched tracks end.
-    public mutating func update(with faces: [Face]) {
-        var free = Array(tracks.indices)
+    /// The faces shown: the tracks the last full run found.
+    public var shownFaces: [Face] { tracks.filter { $0.missed == 0 }.map(\.smoothedFace) }
+
+    /// The ids of the shown faces.
+    public var shownIDs: [Int] { tracks.filter { $0.missed == 0 }.map(\.id) }
+
+    /// Whether the last full run missed a tracked face.
+    public var anyMissed: Bool { tracks.contains { $0.missed > 0 } }
+
+    /// Continue tracks with a full run's detections (none after a cut: the faces get new ids); start tracks for the
+    /// rest; a track not continued is missed, and dropped after `recheck` misses in a row.
+    public mutating func update(with faces: [Face], cut: Bool) {
+        var free: [Int] = cut ? [] : Array(tracks.indices)
         var updated: [Track] = []
+        // best score first; the sort is stable, as Python's
         let ordered = faces.indices.sorted { faces[$0].score > faces[$1].score || (faces[$0].score == faces[$1].score && $0 < $1) }
         for face in ordered.map({ faces[$0] }) {
             let overlaps = free.map { iou(face.box, tracks[$0].face.box) }
-            if let best = overlaps.indices.max(by: { overlaps[$0] < overlaps[$1] || (overlaps[$0] == overlaps[$1] && $0 > $1) }),
-               overlaps[best] >= matchIoU {
+            // the first of the largest overlaps, as numpy's argmax
+            let best = overlaps.indices.max { overlaps[$0] < overlaps[$1] || (overlaps[$0] == overlaps[$1] && $0 > $1) }
+            let confidence = Track.confidence(of: face.score)
+            if let best, overlaps[best] >= matchIoU {
                 var track = tracks[free.remove(at: best)]
                 track.age = (1 - smoothing) * track.age + smoothing * Double(face.age ?? 0)
                 track.female = (1 - smoothing) * track.female + smoothing * Double(face.female ?? 0)
                 track.face = face
                 track.start = face
+                track.confidence = confidence
+                track.missed = 0
                 updated.append(track)
             } else {
-                updated.append(Track(id: nextID, face: face, age: Double(face.age ?? 0), female: Double(face.female ?? 0), start: face))
+                updated.append(Track(id: nextID, face: face, age: Double(face.age ?? 0), female: Double(face.female ?? 0),
+                                     start: face, confidence: confidence))
                 nextID += 1
+            }
+        }
+        for index in free {  // not found: hidden, looked for again on the next frames, then dropped
+            var track = tracks[index]
+            track.missed += 1
+            if track.missed <= recheck {
+                updated.append(track)
             }
         }
         tracks = updated.sorted { $0.id < $1.id }
@@ -61,16 +97,17 @@ public struct FaceTracker: Sendable {
         }
     }
 
-    /// Thumbnail cells a tracked face may cover since the last full run (its boxes widened by the search).
-    public func cells(imageWidth: Int, imageHeight: Int, size: Int, search: Int) -> [Bool] {
+    /// Thumbnail cells a tracked face may cover (exporter/reuse.py `_face_cells`): its box at the last full run,
+    /// moved by the camera's shift in cells, widened by the search.
+    public func cells(imageWidth: Int, imageHeight: Int, size: Int, search: Int, camera: GridShift) -> [Bool] {
         var mask = [Bool](repeating: false, count: size * size)
         for track in tracks {
-            for box in [track.face.box, track.start.box] {
-                let r = CellRegion(box: box, imageWidth: imageWidth, imageHeight: imageHeight, size: size)
-                for y in max(r.y0 - search, 0)..<min(r.y1 + search, size) {
-                    for x in max(r.x0 - search, 0)..<min(r.x1 + search, size) {
-                        mask[y * size + x] = true
-                    }
+            let r = CellRegion(box: track.start.box, imageWidth: imageWidth, imageHeight: imageHeight, size: size)
+            let (top, bottom) = (max(r.y0 + camera.dy - search, 0), min(max(r.y1 + camera.dy + search, 0), size))
+            let (left, right) = (max(r.x0 + camera.dx - search, 0), min(max(r.x1 + camera.dx + search, 0), size))
+            for y in top..<max(bottom, top) {
+                for x in left..<max(right, left) {
+                    mask[y * size + x] = true
                 }
             }
         }
