@@ -32,7 +32,8 @@ doubles computed from exact integers in a fixed order), so a port reproduces it 
      compared. Tracks are dropped: the faces after a cut get new ids.
   4. edge: the camera's shift reaches `edge_shift` samples on an axis (new content came into view), or a
      segment of the border ring (EDGE_RING cells deep and EDGE_SEGMENT long: the top and bottom rows, then
-     the left and right columns between them, each cut from its start) changed by more than
+     the left and right columns between them; a cell's segment is its column (rows) or row (columns) index
+     // EDGE_SEGMENT, so the side columns' first and last segments are shorter) changed by more than
      `edge_threshold` over its compared cells outside the tracked faces (something entering at a border).
   5. scene-change: a region's change over its compared cells outside the tracked faces exceeds
      `region_threshold`, or `empty_threshold` when no face is tracked (then any change may be a face
@@ -150,7 +151,8 @@ def _exceeds(total: int, cells: int, threshold: float) -> bool:
 @lru_cache(maxsize=8)
 def _labels(size: int, blocks: int) -> tuple[np.ndarray, np.ndarray]:
     """Per cell, as flat arrays: its region (blocks x blocks, row-major), and its border segment (EDGE_RING
-    deep, EDGE_SEGMENT long: top, bottom, then left and right between them, each numbered from its start),
+    deep, EDGE_SEGMENT long: top, bottom, then left and right between them, numbered by column or row index //
+    EDGE_SEGMENT),
     with the inner cells in a last, unused segment."""
     cell = np.arange(size)
     side = size // blocks
