@@ -30,6 +30,7 @@ help:
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
 	@echo "make detect IMAGES='a.jpg b.mp4'   faces, age and gender with the shipped checkpoint"
 	@echo "make demo [DEMO_PORT=8501]  the Streamlit preview of the exported models on http://localhost:8501"
+	@echo ".venv/bin/facekit golden [--update]   check (or regenerate on purpose) the app contract in tests/golden"
 
 # Re-installs only when a pin file changes (the stamp is older than them).
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
