@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from exporter.bench.latency import MEDIAPIPE  # noqa: E402
 from exporter.export.runners import RUNTIMES  # noqa: E402
+from exporter.paths import data_root  # noqa: E402
 from exporter.preview.settings import EXPORTS_ENV, REPORTS_ENV  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "demo_web" / "app.py")
@@ -22,11 +23,12 @@ TIMEOUT_S = 180  # the first run loads every model on a busy 2-core machine
 
 
 @pytest.fixture()
-def preview(exported, datasets, tmp_path, monkeypatch) -> Path:
-    """The preview reading the shared test export, the datasets, and an empty report folder; returns that folder."""
+def preview(exported, tmp_path, monkeypatch) -> Path:
+    """The preview reading the shared test export, the datasets (when present: its sample clips) and an empty report
+    folder; returns that folder."""
     monkeypatch.setenv(EXPORTS_ENV, str(exported[0]))
     monkeypatch.setenv(REPORTS_ENV, str(tmp_path / "bench"))
-    monkeypatch.setenv("FACEKIT_DATA", str(datasets))
+    monkeypatch.setenv("FACEKIT_DATA", str(data_root() if data_root().is_dir() else tmp_path / "no-datasets"))
     return tmp_path / "bench"
 
 
@@ -103,7 +105,7 @@ def test_a_bad_photo_gives_a_message(preview, name, data, message):
     assert len(app.error) == 1 and message in app.error[0].value
 
 
-def test_a_clip_runs_two_policies_against_every_frame(preview):
+def test_a_clip_runs_two_policies_against_every_frame(preview, datasets):  # a sample clip of the datasets
     app = _page("frame_reuse")
     _by_label(app.number_input, "Frames to process").set_value(30)
     _by_label(app.button, "Run the clip").click().run()
