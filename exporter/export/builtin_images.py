@@ -34,11 +34,9 @@ class ImageSet:
     source: str
 
 
-def _face_box(image: np.ndarray) -> np.ndarray:
+def _face_box(image: np.ndarray, teacher) -> np.ndarray:
     """The most confident face box of a photo (the BlazeFace teacher), in pixels."""
-    from exporter.teachers import BlazeFaceTeacher
-
-    faces = BlazeFaceTeacher("short", num_threads=1).detect(image)
+    faces = teacher.detect(image)
     if not faces:
         raise RuntimeError("the BlazeFace teacher finds no face in a built-in sample photo; run `facekit assets`")
     return max(faces, key=lambda f: f.score).box
@@ -85,7 +83,10 @@ def builtin_squares(purpose: str, count: int, size: int = 128) -> ImageSet:
     """`count` letterboxed squares for "calibration" or "verification" (different face photos for each)."""
     photos = CALIBRATION_FACES if purpose == "calibration" else VERIFICATION_FACES
     rng = np.random.default_rng(SEED[purpose])
-    faces = [(image, _face_box(image)) for image in (read_rgb(asset_path(name)) for name in photos)]
+    from exporter.teachers import BlazeFaceTeacher
+
+    teacher = BlazeFaceTeacher("short", num_threads=1)
+    faces = [(image, _face_box(image, teacher)) for image in (read_rgb(asset_path(name)) for name in photos)]
     backgrounds = [read_rgb(asset_path(name)) for name in BACKGROUNDS]
     squares = []
     for i in range(count):
