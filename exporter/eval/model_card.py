@@ -243,7 +243,8 @@ def plot_face_size(section: dict, path: Path) -> None:
         for suffix, style in (("", "-"), ("_adults", "--"), ("_minors", ":")):
             label = f"{name}{suffix.replace('_', ', ')}"
             for axis, key in ((left, "age_mae"), (right, "gender_accuracy")):
-                axis.plot(share, [s[f"{key}{suffix}"] for s in sizes.values()], style, color=colour, marker="o",
+                values = [s[f"{key}{suffix}"] for s in sizes.values()]
+                axis.plot(share, [float("nan") if v is None else v for v in values], style, color=colour, marker="o",
                           label=label)
     left.set(title="age MAE (years), UTKFace report split", xlabel="crop side / input side", xlim=(1.05, 0.25))
     right.set(title="gender accuracy", xlabel="crop side / input side", xlim=(1.05, 0.25))

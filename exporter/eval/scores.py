@@ -40,10 +40,10 @@ class AttributeScores:
     gender_accuracy: float
     detected: float  # share of crops where a face passed the operating threshold
     count: int
-    age_mae_adults: float = float("nan")
-    gender_accuracy_adults: float = float("nan")
-    age_mae_minors: float = float("nan")
-    gender_accuracy_minors: float = float("nan")
+    age_mae_adults: float | None = None  # None: no crop of that group (JSON has no NaN)
+    gender_accuracy_adults: float | None = None
+    age_mae_minors: float | None = None
+    gender_accuracy_minors: float | None = None
 
 
 def centred_on_canvas(image: np.ndarray, factor: int) -> np.ndarray:
@@ -60,9 +60,9 @@ def centred_on_canvas(image: np.ndarray, factor: int) -> np.ndarray:
     return canvas
 
 
-def _subset(pred_age, pred_female, true_age, true_gender, keep) -> tuple[float, float]:
+def _subset(pred_age, pred_female, true_age, true_gender, keep) -> tuple[float | None, float | None]:
     if not keep.any():
-        return float("nan"), float("nan")
+        return None, None
     return age_mae(pred_age[keep], true_age[keep]), gender_accuracy(pred_female[keep], true_gender[keep])
 
 
