@@ -69,6 +69,17 @@ def test_reuse_on_clips(report):
 
 
 @pytest.mark.needs_data
+def test_second_look_cost_and_gain(report):
+    second = report["second_look"]
+    assert second["settings"]["max_faces"] >= 1
+    assert second["cost"]["frames"] == 36 and second["cost"]["extra_runs_per_frame"] >= 0
+    assert second["cost"]["with_second_look_ms"] > 0 and len(second["cost"]["clips"]) == 3
+    assert set(second["gain"]) == {"1x", "2x", "3x"}
+    for size in second["gain"].values():
+        assert size["off"]["count"] == size["on"]["count"] == 8
+
+
+@pytest.mark.needs_data
 def test_report_folder_validates(report, tmp_path):
     folder = write_report(report, tmp_path / "bench")
     assert {p.name for p in folder.iterdir()} == {"report.json", "summary.md", "latency.png", "reuse.png"}

@@ -82,7 +82,7 @@ def render_markdown(report: dict) -> str:
                      f"{_num(r['ratio_to_mediapipe'], 2)} |")
     if accuracy:
         sample = next(iter(accuracy.values()))
-        lines += ["", f"Accuracy on {sample['utkface_crops']} UTKFace validation crops, {sample['scene_images']} face-mask "
+        lines += ["", f"Accuracy on {sample['utkface_crops']} UTKFace report crops, {sample['scene_images']} face-mask "
                       f"validation images and {sample['dlib_images']} dlib images (`facekit eval`'s metrics)."]
     lines += ["", "## Latency by stage", "", f"Photo: {report['settings']['image']}.", "",
               "| backend | threads | pre | infer | post | total | x MediaPipe (infer) | x MediaPipe (total) |",
@@ -94,7 +94,24 @@ def render_markdown(report: dict) -> str:
     reuse = report.get("reuse")
     if reuse:
         lines += _reuse_markdown(reuse, report["settings"])
+    if report.get("second_look"):
+        lines += _second_look_markdown(report["second_look"])
     return "\n".join(lines) + "\n"
+
+
+def _second_look_markdown(second: dict) -> list[str]:
+    """The second look's cost per frame on the clips and its gain per face size."""
+    lines = ["", "## Second look (age and gender again on a crop around small faces)", ""]
+    cost = second["cost"]
+    if cost:
+        lines.append(f"Over {cost['frames']} clip frames: {cost['extra_runs_per_frame']:.2f} extra model runs a frame, "
+                     f"{cost['first_look_ms']:.2f} ms a frame without it, {cost['with_second_look_ms']:.2f} ms with it.")
+    if second["gain"]:
+        lines += ["", "| face size | age MAE off | on | gender off | on |", "|---|---|---|---|---|"]
+        for size, g in second["gain"].items():
+            lines.append(f"| {size} | {g['off']['age_mae']:.2f} | {g['on']['age_mae']:.2f} | "
+                         f"{g['off']['gender_accuracy']:.3f} | {g['on']['gender_accuracy']:.3f} |")
+    return lines
 
 
 def _reuse_markdown(reuse: dict, settings: dict) -> list[str]:

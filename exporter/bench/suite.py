@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -25,14 +25,17 @@ from exporter.bench.latency import (
     pytorch_backend,
     time_backends,
 )
-from exporter.detector import Detector
 from exporter.bench.report import SCHEMA_ID, targets
+from exporter.bench.second_look import cost_summary, second_look_cost, second_look_gain
 from exporter.bench.video_reuse import bench_videos
 from exporter.checkpoint import load_model
+from exporter.data.layout import load_splits
 from exporter.data.media import is_video
 from exporter.data.splits import evenly
+from exporter.detector import Detector
 from exporter.export.bundle import load_bundle, sha256_of
 from exporter.image_io import read_rgb
+from exporter.second_look import SecondLook
 
 LATENCY_PHOTO = "obama.jpg"  # a fetched sample photo (640x480 class), timed through the whole pipeline
 VERSIONED = ("ai-edge-litert", "onnxruntime", "ncnn", "torch", "numpy", "opencv-python-headless")
@@ -126,6 +129,10 @@ def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_
         detector = _reuse_detector(backends, settings, photo)
         log(f"frame reuse on {len(clips)} clips with {settings.reuse_backend}...")
         reuse = bench_videos(clips, detector, settings.max_frames)
+    second_look = None
+    if clips or data_root is not None:
+        log(f"second look: its cost per frame on the clips and its gain per face size, with {settings.reuse_backend}...")
+        second_look = measure_second_look(_reuse_detector(backends, settings, photo), clips, data_root, settings)
     report = {
         "schema": SCHEMA_ID, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
         "mode": settings.mode, "host": host_info(),
@@ -135,11 +142,23 @@ def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_
                      "reuse_backend": settings.reuse_backend, "reuse_threads": settings.reuse_threads,
                      "max_frames": settings.max_frames, "utk_limit": settings.utk_limit,
                      "scenes_limit": settings.scenes_limit},
-        "latency": latency, "accuracy": accuracy, "reuse": reuse, "targets": [],
+        "latency": latency, "accuracy": accuracy, "reuse": reuse, "second_look": second_look, "targets": [],
     }
     report["elapsed_s"] = round(time.time() - start, 1)
     report["targets"] = targets(report, settings.time_limit_s)
     return report
+
+
+def measure_second_look(detector: Detector, clips: list[Path], data_root: Path | None, settings: BenchSettings) -> dict:
+    """The second look's settings, extra model runs and time per frame on the clips, and age/gender per face size
+    with it off and on (UTKFace report crops)."""
+    look = SecondLook()
+    with_look = Detector(detector.runner, detector.spec, detector.decoder.config, second_look=look)
+    gain = None
+    if data_root is not None:
+        gain = second_look_gain(with_look, evenly(load_splits(data_root).utk_report, settings.utk_limit))
+    cost = cost_summary(second_look_cost(with_look, clips, settings.max_frames)) if clips else None
+    return {"settings": asdict(look), "cost": cost, "gain": gain}
 
 
 def _reuse_detector(backends: list[Backend], settings: BenchSettings, photo: np.ndarray) -> Detector:
