@@ -70,12 +70,32 @@ def wants_second_look(face: Face, image_shape: tuple[int, ...], look: SecondLook
     return side < look.max_face_fraction * max(image_shape[:2])
 
 
-def nearest_to_centre(faces: list[Face], side: int) -> Face | None:
-    """The face whose box centre is nearest the centre of a side x side crop (None when there is none)."""
+@dataclass(frozen=True)
+class PlannedLook:
+    """A second look to take: which face (index in the first look's list) and the square to cut, in image pixels."""
+
+    face_index: int
+    left: int
+    top: int
+    side: int
+
+
+def plan_looks(faces: list[Face], image_shape: tuple[int, ...], look: SecondLook) -> list[PlannedLook]:
+    """The small faces with age and gender, highest score first (ties: list order), at most look.max_faces."""
+    small = [i for i, f in enumerate(faces) if f.age is not None and wants_second_look(f, image_shape, look)]
+    small = sorted(small, key=lambda i: -faces[i].score)[: look.max_faces]
+    return [PlannedLook(i, *crop_square(faces[i].box, look.crop_scale)) for i in small]
+
+
+def nearest_to_centre(faces: list[Face], side: int) -> int | None:
+    """Index of the face whose box centre is nearest the centre of a side x side crop (None when there is none;
+    ties: the first)."""
     if not faces:
         return None
     centre = side / 2
-    return min(faces, key=lambda f: (float(f.box[0] + f.box[2]) / 2 - centre) ** 2 + (float(f.box[1] + f.box[3]) / 2 - centre) ** 2)
+    distances = [(float(f.box[0] + f.box[2]) / 2 - centre) ** 2 + (float(f.box[1] + f.box[3]) / 2 - centre) ** 2
+                 for f in faces]
+    return distances.index(min(distances))
 
 
 def look_again(
@@ -86,15 +106,14 @@ def look_again(
     look: SecondLook,
 ) -> tuple[list[Face], int]:
     """Faces with age and P(female) from a second look where the face is small; also the number of extra runs."""
-    small = [i for i, f in enumerate(faces) if f.age is not None and wants_second_look(f, image_rgb.shape, look)]
-    small = sorted(small, key=lambda i: -faces[i].score)[: look.max_faces]
+    planned = plan_looks(faces, image_rgb.shape, look)
     out = list(faces)
-    for i in small:
-        left, top, side = crop_square(faces[i].box, look.crop_scale)
-        best = nearest_to_centre(first_look(cut_square(image_rgb, left, top, side), config), side)
+    for p in planned:
+        found = first_look(cut_square(image_rgb, p.left, p.top, p.side), config)
+        best = nearest_to_centre(found, p.side)
         if best is not None:
-            out[i] = replace(faces[i], age=best.age, female=best.female)
-    return out, len(small)
+            out[p.face_index] = replace(faces[p.face_index], age=found[best].age, female=found[best].female)
+    return out, len(planned)
 
 
 @dataclass
