@@ -57,6 +57,12 @@ doubles computed from exact integers in a fixed order), so a port reproduces it 
   first, above `match_iou`; after a cut no track is continued); a continued track keeps its id, smooths age
   and P(female) with an exponential moving average and takes the new confidence; a track no detection
   continues is missed (see recheck); a new detection starts a track with the next id.
+- The second look (optional; exporter.second_look): after a full run, each shown track whose box side is below
+  `max_face_fraction` of the frame's longer side and which is new or was last looked at `refresh_every` or more
+  frames ago (at most `max_faces`, highest confidence first, then lowest id) is looked at again: the model runs
+  on the square around its box; the age and P(female) found there replace the track's and are kept (not
+  smoothed with later full runs) until its next look. A look that finds no face leaves the track as it was.
+  `looked` in the decisions lists the ids looked at.
 - `change` in the decisions is the largest regional change of step 5 (0 when the decision came earlier,
   the whole-picture change for a cut) and `motion` the camera's shift of step 2.
 
@@ -74,6 +80,7 @@ import cv2
 import numpy as np
 
 from exporter.postprocess import Face, iou_one_to_many
+from exporter.second_look import SecondLook, wants_second_look
 
 POLICIES = ("every-frame", "skip-N", "motion-gated", "motion-gated+tracking")
 REASONS = ("first", "every-frame", "period", "max-reuse", "cut", "edge", "scene-change", "recheck",
@@ -323,6 +330,8 @@ class Track:
     start: Face  # the face as the model saw it at the last full run
     confidence: int  # floor(1000 * score) at the last full run
     missed: int = 0  # full runs in a row that did not find the face (then it is hidden, kept to be re-checked)
+    looked_at: int | None = None  # frame index of its last second look
+    looked: bool = False  # age and P(female) come from a second look (later full runs do not smooth them)
 
     def shown(self) -> Face:
         """The face as reported: current box, smoothed age and P(female)."""
@@ -340,22 +349,28 @@ class FrameDecision:
     faces: tuple[Face, ...]
     track_ids: tuple[int, ...] = ()
     motion: tuple[int, int] = (0, 0)  # tracking: the camera's shift since the last full run, in samples
+    looked: tuple[int, ...] = ()  # tracking with a second look: the track ids looked at again on this frame
 
     def trace(self) -> dict:
         """The JSON-friendly record the apps' ports are checked against."""
         return {"index": self.index, "ran_model": self.ran_model, "reason": self.reason,
                 "change": round(self.change, 6), "motion": list(self.motion), "track_ids": list(self.track_ids),
-                "faces": [f.to_dict() for f in self.faces]}
+                "looked": list(self.looked), "faces": [f.to_dict() for f in self.faces]}
 
 
 @dataclass
 class FrameReuseScheduler:
-    """Runs `detect` (frame -> faces in image pixels) only when the policy says so."""
+    """Runs `detect` (frame -> faces in image pixels) only when the policy says so; with tracking and a second
+    look, `look` (frame, face -> the face found on the square around it, or None) refreshes small tracks."""
 
     detect: Callable[[np.ndarray], list[Face]]
     config: ReuseConfig = field(default_factory=ReuseConfig)
+    second_look: SecondLook | None = None
+    look: Callable[[np.ndarray, Face], Face | None] | None = None
 
     def __post_init__(self) -> None:
+        if self.second_look is not None and self.look is None:
+            raise ValueError("a scheduler with a second look needs `look` (frame, face -> face or None)")
         self.index = -1
         self.since_full = 0
         self.reference: np.ndarray | None = None  # summed-area table of the luma samples at the last full run
@@ -436,9 +451,10 @@ class FrameReuseScheduler:
             confidence = math.floor(1000 * float(face.score))
             if len(free) and overlaps.max() >= cfg.match_iou:
                 track = self.tracks[free.pop(int(overlaps.argmax()))]
-                a = cfg.smoothing
-                track.age = (1 - a) * track.age + a * (face.age or 0.0)
-                track.female = (1 - a) * track.female + a * (face.female or 0.0)
+                if not track.looked:
+                    a = cfg.smoothing
+                    track.age = (1 - a) * track.age + a * (face.age or 0.0)
+                    track.female = (1 - a) * track.female + a * (face.female or 0.0)
                 track.face = track.start = face
                 track.confidence, track.missed = confidence, 0
             else:
@@ -451,6 +467,22 @@ class FrameReuseScheduler:
                 updated.append(self.tracks[i])
         self.tracks = sorted(updated, key=lambda t: t.id)
         self.faces = [t.shown() for t in self.tracks if not t.missed]
+
+    def _look_again(self, frame_rgb: np.ndarray) -> tuple[int, ...]:
+        """Second looks at the small shown tracks that are new or due (see the module docstring); their ids."""
+        look = self.second_look
+        if look is None:
+            return ()
+        due = [t for t in self.tracks if not t.missed and wants_second_look(t.face, frame_rgb.shape, look)
+               and (t.looked_at is None or self.index - t.looked_at >= look.refresh_every)]
+        due = sorted(due, key=lambda t: (-t.confidence, t.id))[: look.max_faces]
+        for track in due:
+            seen = self.look(frame_rgb, track.face)
+            track.looked_at = self.index
+            if seen is not None:
+                track.age, track.female, track.looked = seen.age or 0.0, seen.female or 0.0, True
+        self.faces = [t.shown() for t in self.tracks if not t.missed]
+        return tuple(t.id for t in due)
 
     def step(self, frame_rgb: np.ndarray) -> FrameDecision:
         """Process the next frame: run the model or reuse, and return what was done and the faces."""
@@ -472,10 +504,12 @@ class FrameReuseScheduler:
                 reason, change, motion = self._tracked(luma, cells, frame_rgb.shape[:2])
             else:
                 reason, change = self._gated(cells)
+        looked: tuple[int, ...] = ()
         if reason is not None:
             faces = self.detect(frame_rgb)
             if tracking:
                 self._update_tracks(faces, cut=reason == "cut")
+                looked = self._look_again(frame_rgb)
                 self.reference, self.reference_profiles = integral(luma), profiles(luma)
             else:
                 self.faces = list(faces)
@@ -483,7 +517,7 @@ class FrameReuseScheduler:
         else:
             self.since_full += 1
         return FrameDecision(self.index, reason is not None, reason or "static", change, tuple(self.faces),
-                             tuple(t.id for t in self.tracks if not t.missed) if tracking else (), motion)
+                             tuple(t.id for t in self.tracks if not t.missed) if tracking else (), motion, looked)
 
 
 @lru_cache(maxsize=8)

@@ -11,7 +11,7 @@ first ones. Box, keypoints and score stay those of the first look.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -29,7 +29,7 @@ class SecondLook:
     # input, so 1.25 shows the face as the heads saw it most (box at 0.8 of the input side)
     crop_scale: float = 1.25
     max_faces: int = 4  # at most this many faces per image, the highest scores first
-    refresh_every: int = 30  # video: a tracked face is looked at again after this many frames (see TrackLooks)
+    refresh_every: int = 30  # video: a tracked face is looked at again after this many frames (see exporter.reuse)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.max_face_fraction <= 1.0:
@@ -98,6 +98,20 @@ def nearest_to_centre(faces: list[Face], side: int) -> int | None:
     return distances.index(min(distances))
 
 
+def look_at(
+    image_rgb: np.ndarray,
+    face: Face,
+    first_look: Callable[[np.ndarray, DecodeConfig], list[Face]],
+    config: DecodeConfig,
+    look: SecondLook,
+) -> Face | None:
+    """The face the model finds nearest the centre of the square around `face` (crop pixels; None: no face)."""
+    left, top, side = crop_square(face.box, look.crop_scale)
+    found = first_look(cut_square(image_rgb, left, top, side), config)
+    best = nearest_to_centre(found, side)
+    return None if best is None else found[best]
+
+
 def look_again(
     image_rgb: np.ndarray,
     faces: list[Face],
@@ -109,30 +123,7 @@ def look_again(
     planned = plan_looks(faces, image_rgb.shape, look)
     out = list(faces)
     for p in planned:
-        found = first_look(cut_square(image_rgb, p.left, p.top, p.side), config)
-        best = nearest_to_centre(found, p.side)
-        if best is not None:
-            out[p.face_index] = replace(faces[p.face_index], age=found[best].age, female=found[best].female)
+        seen = look_at(image_rgb, faces[p.face_index], first_look, config, look)
+        if seen is not None:
+            out[p.face_index] = replace(faces[p.face_index], age=seen.age, female=seen.female)
     return out, len(planned)
-
-
-@dataclass
-class TrackLooks:
-    """Video: a track gets a second look when it is new and then every refresh_every frames; in between it keeps
-    the age and gender of its last look (the frame-reuse scheduler asks `due` for each small tracked face)."""
-
-    look: SecondLook = field(default_factory=SecondLook)
-    last_look: dict[int, int] = field(default_factory=dict)  # track id -> frame index of its last second look
-
-    def due(self, track_id: int, frame_index: int) -> bool:
-        """Whether this track should be looked at again on this frame."""
-        last = self.last_look.get(track_id)
-        return last is None or frame_index - last >= self.look.refresh_every
-
-    def looked(self, track_id: int, frame_index: int) -> None:
-        """Record a second look."""
-        self.last_look[track_id] = frame_index
-
-    def keep_only(self, live_ids: set[int]) -> None:
-        """Forget tracks that ended."""
-        self.last_look = {k: v for k, v in self.last_look.items() if k in live_ids}

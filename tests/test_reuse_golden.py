@@ -25,7 +25,7 @@ def written(tmp_path_factory) -> tuple[Path, dict]:
 
 def test_replay_reproduces_every_stored_trace(written):
     path, data = written
-    assert [p["config"]["policy"] for p in data["policies"]] == list(POLICIES)
+    assert [p["config"]["policy"] for p in data["policies"]] == [*POLICIES, "motion-gated+tracking"]  # the last with a second look
     stored = [p["trace"] for p in data["policies"]]
     assert all(len(trace) == len(data["detections"]) for trace in stored)
     assert replay(path) == stored
@@ -119,3 +119,18 @@ def test_clip_and_detections_agree():
             x0, y0, x1, y1 = face.box.astype(int)
             drawn[y0:y1, x0:x1] = True
         assert np.array_equal(white, drawn)
+
+
+def test_the_second_look_entry_looks_at_new_and_due_tracks(written):
+    """Frame 0's look finds nothing (first-look values stay); face 1 is due again after 8 frames (runs 14, 25); face 2
+    is new at 33; in between the tracks keep the looked answers."""
+    _, data = written
+    entry = data["policies"][-1]
+    assert entry["second_look"]["refresh_every"] == 8 and all(not p.get("second_look") for p in data["policies"][:-1])
+    looked = {t["index"]: t["looked"] for t in entry["trace"] if t["looked"]}
+    assert looked == {0: [1], 14: [1], 25: [1], 33: [2]}
+    ages = {t["index"]: t["faces"][0]["age"] for t in entry["trace"] if t["faces"]}
+    assert ages[13] != entry["look_answers"][14][0]["age"] == ages[14] == ages[21]
+    assert ages[33] == entry["look_answers"][33][0]["age"]
+    plain = next(p for p in data["policies"] if p["config"]["policy"] == "motion-gated+tracking")
+    assert [t["reason"] for t in plain["trace"]] == [t["reason"] for t in entry["trace"]]

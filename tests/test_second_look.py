@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -92,12 +94,30 @@ def test_bench_cost_and_gain_of_the_second_look(assets):
     assert gain["2x"]["age_mae_gain"] == gain["2x"]["off"]["age_mae"] - gain["2x"]["on"]["age_mae"]
 
 
-def test_track_looks_are_due_for_new_tracks_and_after_the_refresh_interval():
-    from exporter.second_look import TrackLooks
+def test_a_tracked_face_is_looked_at_when_new_and_after_the_refresh_and_keeps_the_answer():
+    from exporter.reuse import FrameReuseScheduler, ReuseConfig
 
-    tracks = TrackLooks(SecondLook(refresh_every=10))
-    assert tracks.due(1, 0)
-    tracks.looked(1, 0)
-    assert not tracks.due(1, 9) and tracks.due(1, 10) and tracks.due(2, 5)
-    tracks.keep_only({2})
-    assert tracks.due(1, 1) and tracks.last_look == {}
+    frame = np.zeros((48, 64, 3), np.uint8)
+    first = Face(np.array([10, 10, 22, 22], np.float32), np.zeros((6, 2), np.float32), 0.9, age=20.0, female=0.9)
+    looks = []
+
+    def look(_frame, face):
+        looks.append(len(looks))
+        return replace(face, age=50.0 + len(looks), female=0.1)
+
+    scheduler = FrameReuseScheduler(lambda _f: [first], ReuseConfig(policy="every-frame"), SecondLook(refresh_every=3),
+                                    look)
+    assert scheduler.step(frame).looked == ()  # only the tracking policy has tracks to look at
+    scheduler = FrameReuseScheduler(lambda _f: [first], ReuseConfig(max_reuse=0), SecondLook(refresh_every=3), look)
+    decisions = [scheduler.step(frame) for _ in range(7)]
+    assert [d.looked for d in decisions] == [(1,), (), (), (1,), (), (), (1,)]
+    ages = [d.faces[0].age for d in decisions]
+    assert ages == [51.0, 51.0, 51.0, 52.0, 52.0, 52.0, 53.0]  # the looked answer, not smoothed with the first looks
+    assert all(d.faces[0].female == 0.1 for d in decisions)
+
+
+def test_a_scheduler_with_a_second_look_needs_a_look_function():
+    from exporter.reuse import FrameReuseScheduler
+
+    with pytest.raises(ValueError, match="needs `look`"):
+        FrameReuseScheduler(lambda _f: [], second_look=SecondLook())

@@ -17,6 +17,7 @@ import numpy as np
 from exporter.jsonio import MB, load_json, write_json
 from exporter.postprocess import Face
 from exporter.reuse import LUMA_WEIGHTS, POLICIES, SAMPLES, FrameReuseScheduler, ReuseConfig, thumbnail
+from exporter.second_look import SecondLook
 
 W, H = 64, 48
 SIDE = 12  # side of the bright square that stands in for a face, in pixels
@@ -32,8 +33,12 @@ DESCRIPTION = (
     "frames in order and compare each decision with trace[i]: index, ran_model, reason, motion (the camera's shift "
     "in samples) and track_ids exactly; change and the face numbers within 1e-5, age within 1e-3 (the file rounds "
     "them to 6 decimals, age to 4). "
-    "thumbnails[i] is the float32 thumbnail of frame i, built as the thumbnail section says: test it bit for bit first."
+    "thumbnails[i] is the float32 thumbnail of frame i, built as the thumbnail section says: test it bit for bit first. "
+    "An entry with second_look also gives the scheduler those settings and a look function that returns, for its "
+    "k-th call on frame i, look_answers[i][k] (a face whose age and female count; null: no face found); "
+    "looked in its trace lists the track ids looked at."
 )
+LOOK = SecondLook(refresh_every=8)  # the golden's second look: refreshed often enough to show in 40 frames
 
 
 def _background(seed: int, low: int, high: int) -> np.ndarray:
@@ -76,12 +81,26 @@ def synthetic_clip() -> tuple[list[np.ndarray], list[list[Face]]]:
     return frames, detections
 
 
-def _run(frames: list[np.ndarray], detections: list[list[Face]], config: ReuseConfig) -> list[dict]:
+def look_answers(count: int) -> list[list[dict | None]]:
+    """What the golden's look function answers on each frame, call by call: none on frame 0, then older and male."""
+    answer = lambda i, k: {"age": 45.0 + i + 10 * k, "female": 0.125 * (k + 1)}  # noqa: E731
+    return [[None if i == 0 else answer(i, k) for k in range(LOOK.max_faces)] for i in range(count)]
+
+
+def _run(frames: list[np.ndarray], detections: list[list[Face]], config: ReuseConfig,
+         look: SecondLook | None = None, answers: list[list[dict | None]] | None = None) -> list[dict]:
     """The decision trace of one scheduler on the frames, its detector returning detections[i] on frame i."""
-    current = 0
-    scheduler = FrameReuseScheduler(lambda _frame: detections[current], config)
+    current, calls = 0, []
+
+    def look_at(_frame: np.ndarray, face: Face) -> Face | None:
+        answer = answers[current][len(calls)]
+        calls.append(face)
+        return None if answer is None else Face(face.box, face.keypoints, face.score, answer["age"], answer["female"])
+
+    scheduler = FrameReuseScheduler(lambda _frame: detections[current], config, look, look_at if look else None)
     trace = []
     for current, frame in enumerate(frames):
+        calls.clear()
         trace.append(scheduler.step(frame).trace())
     return trace
 
@@ -104,6 +123,8 @@ def write_traces(folder: Path) -> list[str]:
     # the schedulers get the faces as a port reads them back from the file, so replaying gives the same numbers
     read_back = [[Face.from_dict(d) for d in frame_faces] for frame_faces in detections]
     traces = [_run(frames, read_back, _config(p)) for p in POLICIES]
+    answers = look_answers(len(frames))
+    tracking = _config("motion-gated+tracking")
     size = ReuseConfig().thumb
     payload = {
         "description": DESCRIPTION,
@@ -114,7 +135,9 @@ def write_traces(folder: Path) -> list[str]:
                    "data": base64.b64encode(deflate(b"".join(f.tobytes() for f in frames))).decode("ascii")},
         "detections": detections,
         "thumbnails": [thumbnail(f, size).tolist() for f in frames[:THUMBNAILS_STORED]],
-        "policies": [{"config": asdict(_config(p)), "trace": t} for p, t in zip(POLICIES, traces)],
+        "policies": [{"config": asdict(_config(p)), "trace": t} for p, t in zip(POLICIES, traces)]
+        + [{"config": asdict(tracking), "second_look": asdict(LOOK), "look_answers": answers,
+            "trace": _run(frames, read_back, tracking, LOOK, answers)}],
     }
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / FILE, payload, indent=None)
@@ -128,4 +151,6 @@ def replay(path: Path) -> list[list[dict]]:
     pixels = np.frombuffer(zlib.decompress(base64.b64decode(data["frames"]["data"]), wbits=-15), np.uint8)
     frames = list(pixels.reshape(data["frames"]["count"], *shape))
     detections = [[Face.from_dict(d) for d in frame_faces] for frame_faces in data["detections"]]
-    return [_run(frames, detections, ReuseConfig(**entry["config"])) for entry in data["policies"]]
+    return [_run(frames, detections, ReuseConfig(**entry["config"]),
+                 SecondLook(**entry["second_look"]) if "second_look" in entry else None, entry.get("look_answers"))
+            for entry in data["policies"]]
