@@ -42,6 +42,15 @@ public final class Json {
         return (Double) require(parent, key, Double.class);
     }
 
+    /** The number at key of an object, which must be a whole number. */
+    public static int integer(Map<String, Object> parent, String key) {
+        double value = number(parent, key);
+        if (value != Math.rint(value)) {
+            throw new IllegalArgumentException("expected \"" + key + "\" to be an integer, got " + value);
+        }
+        return (int) value;
+    }
+
     /** The string at key of an object. */
     public static String string(Map<String, Object> parent, String key) {
         return (String) require(parent, key, String.class);

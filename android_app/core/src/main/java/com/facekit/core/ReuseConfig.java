@@ -91,21 +91,14 @@ public final class ReuseConfig {
 
     /** From a JSON object with the reference's field names (the golden traces' "config"). */
     public static ReuseConfig fromJson(Map<String, Object> json) {
-        return new ReuseConfig(Json.string(json, "policy"), integer(json, "skip"), integer(json, "thumb"),
-                integer(json, "blocks"), Json.number(json, "region_threshold"), Json.number(json, "empty_threshold"),
-                Json.number(json, "face_threshold"), Json.number(json, "cut_threshold"),
-                Json.number(json, "edge_threshold"), integer(json, "edge_shift"), Json.number(json, "still_threshold"),
-                integer(json, "motion_search"), integer(json, "search"), integer(json, "max_reuse"),
-                integer(json, "min_confidence"), integer(json, "confidence_decay"), integer(json, "recheck"),
-                Json.number(json, "match_iou"), Json.number(json, "smoothing"));
-    }
-
-    private static int integer(Map<String, Object> json, String key) {
-        double value = Json.number(json, key);
-        if (value != Math.rint(value)) {
-            throw new IllegalArgumentException("reuse config \"" + key + "\" must be an integer, got " + value);
-        }
-        return (int) value;
+        return new ReuseConfig(Json.string(json, "policy"), Json.integer(json, "skip"), Json.integer(json, "thumb"),
+                Json.integer(json, "blocks"), Json.number(json, "region_threshold"),
+                Json.number(json, "empty_threshold"), Json.number(json, "face_threshold"),
+                Json.number(json, "cut_threshold"), Json.number(json, "edge_threshold"), Json.integer(json, "edge_shift"),
+                Json.number(json, "still_threshold"), Json.integer(json, "motion_search"), Json.integer(json, "search"),
+                Json.integer(json, "max_reuse"), Json.integer(json, "min_confidence"),
+                Json.integer(json, "confidence_decay"), Json.integer(json, "recheck"), Json.number(json, "match_iou"),
+                Json.number(json, "smoothing"));
     }
 
     /** Whether the policy follows faces between full runs. */
