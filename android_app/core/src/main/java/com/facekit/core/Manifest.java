@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * The export bundle's manifest.json (exporter/schemas/manifest.schema.json): every constant the app needs (input
  * size and normalisation, anchors, decode thresholds, output names and order, keypoint order, age scale, the model
- * files and their sha256). The golden contract.json has the same fields, so the tests read it with this class too.
+ * files and their sha256, the second look's settings when it has them). The golden contract.json has the same fields,
+ * so the tests read it with this class too.
  */
 public final class Manifest {
     /** One model file of the bundle. */
@@ -33,9 +34,11 @@ public final class Manifest {
     public final List<String> outputNames;
     public final List<String> keypoints;
     public final List<Model> models;
+    /** The "second_look" settings; null when the file has none. */
+    public final SecondLook secondLook;
 
     private Manifest(InputSpec input, AnchorSpec anchors, int anchorCount, DecodeConfig decode, List<String> outputNames,
-                     List<String> keypoints, List<Model> models) {
+                     List<String> keypoints, List<Model> models, SecondLook secondLook) {
         this.input = input;
         this.anchors = anchors;
         this.anchorCount = anchorCount;
@@ -43,6 +46,7 @@ public final class Manifest {
         this.outputNames = outputNames;
         this.keypoints = keypoints;
         this.models = models;
+        this.secondLook = secondLook;
     }
 
     /** Parses a manifest; a missing or malformed field gives an IllegalArgumentException naming it. */
@@ -91,8 +95,10 @@ public final class Manifest {
                         Json.string(Json.obj(model, "files"), file)));
             }
         }
+        SecondLook secondLook = root.get("second_look") instanceof Map
+                ? SecondLook.fromJson(Json.obj(root, "second_look")) : null;
         return new Manifest(inputSpec, anchorSpec, count, decode, Collections.unmodifiableList(outputs),
-                Collections.unmodifiableList(keypoints), Collections.unmodifiableList(models));
+                Collections.unmodifiableList(keypoints), Collections.unmodifiableList(models), secondLook);
     }
 
     /** The decoder these constants describe. */

@@ -1,6 +1,8 @@
 package com.facekit.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -26,6 +28,7 @@ class ManifestTest {
         assertEquals(contract.anchorCount, contract.anchors.centres().length / 2);
         assertEquals(6, contract.keypoints.size());
         assertTrue(contract.outputNames.contains("regressors"));
+        assertNotNull(contract.secondLook, "the contract has the second look's settings");
     }
 
     @Test
@@ -53,6 +56,7 @@ class ManifestTest {
         assertEquals("ab", manifest.models("tflite").get(0).sha256);
         assertEquals(1, manifest.outputIndex("scores"));
         assertEquals(0, manifest.models("ncnn").size());
+        assertNull(manifest.secondLook, "no \"second_look\": none");
     }
 
     @Test
