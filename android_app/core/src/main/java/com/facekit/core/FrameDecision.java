@@ -17,9 +17,11 @@ public final class FrameDecision {
     public final int[] trackIds;
     /** Tracking: the camera's shift {x, y} since the last full run, in samples. */
     public final int[] motion;
+    /** Tracking with a second look: the track ids looked at again on this frame. */
+    public final int[] looked;
 
     FrameDecision(int index, boolean ranModel, String reason, double change, List<Face> faces, int[] trackIds,
-                  int[] motion) {
+                  int[] motion, int[] looked) {
         this.index = index;
         this.ranModel = ranModel;
         this.reason = reason;
@@ -27,5 +29,6 @@ public final class FrameDecision {
         this.faces = faces;
         this.trackIds = trackIds;
         this.motion = motion;
+        this.looked = looked;
     }
 }

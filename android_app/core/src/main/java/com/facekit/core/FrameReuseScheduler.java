@@ -9,6 +9,7 @@ import java.util.List;
  * Runs the detector only when the reuse policy says so (a port of exporter/reuse.py FrameReuseScheduler: its module
  * docstring specifies the algorithm). motion-gated+tracking takes steps 1-9 of that docstring in order in
  * {@link #tracked}, one method per step; every decision is taken on exact integers, so the port matches bit for bit.
+ * With a second look, small tracks that are new or due are looked at again after a full run ({@link #lookAgain}).
  */
 public final class FrameReuseScheduler {
     /** Frame (RGB) to faces in image pixels: the full model. */
@@ -16,10 +17,17 @@ public final class FrameReuseScheduler {
         List<Face> detect(RgbImage frame);
     }
 
+    /** Frame and a tracked face to the face found on the square around it (null: none): the second look. */
+    public interface Look {
+        Face look(RgbImage frame, Face face);
+    }
+
     private static final int[] STILL = {0, 0};
 
     private final Detector detector;
     private final ReuseConfig config;
+    private final SecondLook secondLook;
+    private final Look look;
     private int index = -1;
     private int sinceFull = 0;
     /** Summed-area table of the luma samples at the last full run (tracking). */
@@ -79,9 +87,21 @@ public final class FrameReuseScheduler {
         }
     }
 
+    /** A scheduler without a second look. */
     public FrameReuseScheduler(Detector detector, ReuseConfig config) {
+        this(detector, config, null, null);
+    }
+
+    /** A scheduler whose tracking refreshes small tracks with look (secondLook null: no second look). */
+    public FrameReuseScheduler(Detector detector, ReuseConfig config, SecondLook secondLook, Look look) {
+        if (secondLook != null && look == null) {
+            throw new IllegalArgumentException("a scheduler with a second look needs a look function (frame, face -> "
+                    + "face or null)");
+        }
         this.detector = detector;
         this.config = config;
+        this.secondLook = secondLook;
+        this.look = look;
     }
 
     /** Processes the next frame: runs the model or reuses, and says what was done (reuse.FrameReuseScheduler.step). */
@@ -93,6 +113,7 @@ public final class FrameReuseScheduler {
         int[] motion = STILL;
         int[] luma = null;
         long[] cells = null;
+        int[] looked = new int[0];
         if (ReuseConfig.EVERY_FRAME.equals(config.policy) || ReuseConfig.SKIP_N.equals(config.policy)) {
             // counting only: nothing is computed on the picture
             if (index == 0) {
@@ -123,6 +144,7 @@ public final class FrameReuseScheduler {
             List<Face> detected = detector.detect(frame);
             if (tracking) {
                 updateTracks(detected, "cut".equals(reason));
+                looked = lookAgain(frame);
                 int n = config.thumb * Thumbnail.SAMPLES;
                 reference = CameraMotion.integral(luma, n);
                 referenceProfiles = CameraMotion.profiles(luma, n);
@@ -134,21 +156,8 @@ public final class FrameReuseScheduler {
         } else {
             sinceFull++;
         }
-        int[] ids = new int[0];
-        if (tracking) {
-            List<Integer> shown = new ArrayList<Integer>();
-            for (Track track : tracks) {
-                if (track.missed == 0) {
-                    shown.add(track.id);
-                }
-            }
-            ids = new int[shown.size()];
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = shown.get(i);
-            }
-        }
         return new FrameDecision(index, reason != null, reason == null ? "static" : reason, change,
-                Collections.unmodifiableList(new ArrayList<Face>(faces)), ids, motion.clone());
+                Collections.unmodifiableList(new ArrayList<Face>(faces)), ids(shownTracks()), motion.clone(), looked);
     }
 
     /** motion-gated: run when a region changed (no camera compensation, no tracks) (reuse._gated). */
@@ -334,7 +343,8 @@ public final class FrameReuseScheduler {
 
     /**
      * Continues tracks with the new detections (greedy IoU with their last box, best score first; none after a cut);
-     * starts tracks for the rest; a track no detection continues is missed, kept for recheck runs (reuse._update_tracks).
+     * starts tracks for the rest; a track no detection continues is missed, kept for recheck runs; a looked track's age
+     * and P(female) are not smoothed (reuse._update_tracks).
      */
     private void updateTracks(List<Face> detected, boolean cut) {
         List<Face> byScore = new ArrayList<Face>(detected);
@@ -361,8 +371,10 @@ public final class FrameReuseScheduler {
             Track track;
             if (best >= 0 && bestIou >= (float) config.matchIou) {
                 track = free.remove(best);
-                track.age = (1 - a) * track.age + a * (Double.isNaN(face.age) ? 0 : face.age);
-                track.female = (1 - a) * track.female + a * (Double.isNaN(face.female) ? 0 : face.female);
+                if (!track.looked) { // a second look's answer is kept until the next look
+                    track.age = (1 - a) * track.age + a * (Double.isNaN(face.age) ? 0 : face.age);
+                    track.female = (1 - a) * track.female + a * (Double.isNaN(face.female) ? 0 : face.female);
+                }
                 track.face = face;
                 track.start = face;
                 track.confidence = confidence;
@@ -388,13 +400,66 @@ public final class FrameReuseScheduler {
         faces = shownFaces();
     }
 
+    /**
+     * Second looks at the shown tracks that are small in the frame and new or last looked at refreshEvery or more
+     * frames ago, at most maxFaces, highest confidence first, then lowest id; a look that finds a face replaces the
+     * track's age and P(female) for good, one that finds none leaves it. Returns the ids looked at (_look_again).
+     */
+    private int[] lookAgain(RgbImage frame) {
+        if (secondLook == null) {
+            return new int[0];
+        }
+        List<Track> due = new ArrayList<Track>();
+        for (Track track : shownTracks()) {
+            if (secondLook.wants(track.face, frame.width, frame.height)
+                    && (track.lookedAt < 0 || index - track.lookedAt >= secondLook.refreshEvery)) {
+                due.add(track);
+            }
+        }
+        Collections.sort(due, new Comparator<Track>() {
+            @Override
+            public int compare(Track x, Track y) {
+                return x.confidence != y.confidence ? y.confidence - x.confidence : x.id - y.id;
+            }
+        });
+        due = due.subList(0, Math.min(secondLook.maxFaces, due.size()));
+        for (Track track : due) {
+            Face seen = look.look(frame, track.face);
+            track.lookedAt = index;
+            if (seen != null) {
+                track.age = Double.isNaN(seen.age) ? 0 : seen.age;
+                track.female = Double.isNaN(seen.female) ? 0 : seen.female;
+                track.looked = true;
+            }
+        }
+        faces = shownFaces();
+        return ids(due);
+    }
+
+    private static int[] ids(List<Track> tracks) {
+        int[] out = new int[tracks.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tracks.get(i).id;
+        }
+        return out;
+    }
+
+    /** The tracks the last full run found (hidden ones left out; none unless tracking). */
+    private List<Track> shownTracks() {
+        List<Track> out = new ArrayList<Track>();
+        for (Track track : tracks) {
+            if (track.missed == 0) {
+                out.add(track);
+            }
+        }
+        return out;
+    }
+
     /** The tracks' faces as reported (hidden ones left out). */
     private List<Face> shownFaces() {
         List<Face> out = new ArrayList<Face>();
-        for (Track track : tracks) {
-            if (track.missed == 0) {
-                out.add(track.shown());
-            }
+        for (Track track : shownTracks()) {
+            out.add(track.shown());
         }
         return out;
     }

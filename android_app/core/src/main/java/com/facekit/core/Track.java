@@ -13,6 +13,10 @@ public final class Track {
     int confidence;
     /** Full runs in a row that did not find the face (then it is hidden, kept to be re-checked). */
     int missed;
+    /** Frame index of its last second look; -1: never looked at. */
+    int lookedAt = -1;
+    /** Age and P(female) come from a second look (later full runs do not smooth them). */
+    boolean looked;
 
     Track(int id, Face face, int confidence) {
         this.id = id;

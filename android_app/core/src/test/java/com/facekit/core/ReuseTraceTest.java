@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The frame-reuse scheduler replayed on the reference's golden traces (reuse_traces.json): every decision exactly. */
+/**
+ * The frame-reuse scheduler replayed on the reference's golden traces (reuse_traces.json): every decision exactly, the
+ * second look's too (an entry with "second_look" answers each look with its committed "look_answers").
+ */
 class ReuseTraceTest {
     private static Map<String, Object> traces() throws Exception {
         return Json.asObject(Json.parse(Golden.text(Json.string(Golden.contract(), "reuse_traces"))));
@@ -63,24 +66,34 @@ class ReuseTraceTest {
             detections.add(faces);
         }
         final int[] current = {0};
-        List<Object> policies = Json.array(traces, "policies");
-        assertEquals(ReuseConfig.POLICIES.size(), policies.size(), "one trace per policy");
-        for (Object p : policies) {
+        final int[] calls = {0};
+        FrameReuseScheduler.Detector detector = frame -> detections.get(current[0]);
+        List<String> plain = new ArrayList<String>();
+        int looked = 0;
+        for (Object p : Json.array(traces, "policies")) {
             Map<String, Object> entry = Json.asObject(p);
             ReuseConfig config = ReuseConfig.fromJson(Json.obj(entry, "config"));
-            FrameReuseScheduler scheduler = new FrameReuseScheduler(new FrameReuseScheduler.Detector() {
-                @Override
-                public List<Face> detect(RgbImage frame) {
-                    return detections.get(current[0]);
-                }
-            }, config);
+            boolean second = entry.containsKey("second_look");
+            FrameReuseScheduler scheduler = new FrameReuseScheduler(detector, config);
+            if (second) { // the k-th look on frame i answers look_answers[i][k] (null: no face found)
+                List<Object> answers = Json.array(entry, "look_answers");
+                scheduler = new FrameReuseScheduler(detector, config, SecondLook.fromJson(Json.obj(entry, "second_look")),
+                        (frame, face) -> {
+                            Object answer = ((List<?>) answers.get(current[0])).get(calls[0]++);
+                            return answer == null ? null : face.withAttributes(
+                                    Json.number(Json.asObject(answer), "age"), Json.number(Json.asObject(answer), "female"));
+                        });
+            } else {
+                plain.add(config.policy);
+            }
             List<Object> trace = Json.array(entry, "trace");
             assertEquals(frames.size(), trace.size());
             for (int i = 0; i < frames.size(); i++) {
                 current[0] = i;
+                calls[0] = 0;
                 FrameDecision got = scheduler.step(frames.get(i));
                 Map<String, Object> want = Json.asObject(trace.get(i));
-                String label = config.policy + " frame " + i;
+                String label = config.policy + (second ? " with a second look" : "") + " frame " + i;
                 assertEquals((int) Json.number(want, "index"), got.index, label);
                 assertEquals(Json.bool(want, "ran_model"), got.ranModel, label + " ran_model");
                 assertEquals(Json.string(want, "reason"), got.reason, label + " reason");
@@ -88,12 +101,10 @@ class ReuseTraceTest {
                 List<Object> motion = Json.array(want, "motion");
                 assertArrayEquals(new int[] {((Double) motion.get(0)).intValue(), ((Double) motion.get(1)).intValue()},
                         got.motion, label + " motion");
-                List<Object> ids = Json.array(want, "track_ids");
-                int[] wantIds = new int[ids.size()];
-                for (int k = 0; k < wantIds.length; k++) {
-                    wantIds[k] = ((Double) ids.get(k)).intValue();
-                }
-                assertArrayEquals(wantIds, got.trackIds, label + " track ids");
+                assertArrayEquals(ints(Json.array(want, "track_ids")), got.trackIds, label + " track ids");
+                assertArrayEquals(ints(Json.array(want, "looked")), got.looked, label + " looked");
+                assertEquals(got.looked.length, calls[0], label + " looks taken");
+                looked += got.looked.length;
                 List<Object> faces = Json.array(want, "faces");
                 assertEquals(faces.size(), got.faces.size(), label + " faces");
                 for (int k = 0; k < faces.size(); k++) {
@@ -111,5 +122,15 @@ class ReuseTraceTest {
                 }
             }
         }
+        assertEquals(ReuseConfig.POLICIES, plain, "the traces without a second look: one per policy, in order");
+        assertTrue(looked > 0, "the traces with a second look look at a face at least once");
+    }
+
+    private static int[] ints(List<Object> values) {
+        int[] out = new int[values.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = ((Double) values.get(k)).intValue();
+        }
+        return out;
     }
 }

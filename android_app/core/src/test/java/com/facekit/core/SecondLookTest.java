@@ -106,6 +106,29 @@ class SecondLookTest {
                 "highest score first");
     }
 
+    @Test
+    void aTrackedFaceIsLookedAtWhenNewAndAfterTheRefreshAndKeepsTheAnswer() {
+        RgbImage frame = RgbImage.black(64, 48);
+        final Face first = face(new float[] {10, 10, 22, 22}, 20, 0.9, 0.9);
+        final int[] looks = {0};
+        FrameReuseScheduler.Look look = (f, seen) -> seen.withAttributes(50.0 + ++looks[0], 0.1);
+        // a still frame: full runs on frames 0, 11 and 22 (max-reuse); due after 12 frames: looks on 0 and 22
+        FrameReuseScheduler scheduler = new FrameReuseScheduler(f -> Collections.singletonList(first),
+                ReuseConfig.defaults(ReuseConfig.TRACKING), new SecondLook(0.6, 1.25, 4, 12), look);
+        for (int i = 0; i < 23; i++) {
+            FrameDecision decision = scheduler.step(frame);
+            assertEquals(i % 11 == 0, decision.ranModel, "frame " + i + " runs the model");
+            assertArrayEquals(i == 0 || i == 22 ? new int[] {1} : new int[0], decision.looked, "frame " + i);
+            assertEquals(i < 22 ? 51.0 : 52.0, decision.faces.get(0).age, "frame " + i + ": not smoothed");
+            assertEquals(0.1, decision.faces.get(0).female);
+        }
+        FrameReuseScheduler everyFrame = new FrameReuseScheduler(f -> Collections.singletonList(first),
+                ReuseConfig.defaults(ReuseConfig.EVERY_FRAME), SecondLook.defaults(), look);
+        assertArrayEquals(new int[0], everyFrame.step(frame).looked, "only the tracking policy has tracks to look at");
+        assertThrows(IllegalArgumentException.class, () -> new FrameReuseScheduler(f -> Collections.<Face>emptyList(),
+                ReuseConfig.defaults(ReuseConfig.TRACKING), SecondLook.defaults(), null));
+    }
+
     private static List<Integer> planned(List<SecondLook.Planned> looks) {
         List<Integer> out = new ArrayList<Integer>();
         for (SecondLook.Planned p : looks) {
