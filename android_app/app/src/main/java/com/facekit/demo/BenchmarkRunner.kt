@@ -20,7 +20,7 @@ import java.util.TimeZone
  * the report follows exporter/schemas/phone_bench.schema.json.
  */
 class BenchmarkRunner(private val bundle: ModelBundle, private val appVersion: String, private val log: (String) -> Unit) {
-    private val contract = Json.asObject(Json.parse(bundle.readAsset(CONTRACT)))
+    private val contract = Json.asObject(Json.parse(bundle.readAsset(ModelBundle.CONTRACT)))
 
     /** The test images, decoded to RGB. */
     private fun images(): List<RgbImage> = Json.array(contract, "cases").map { case ->
@@ -135,8 +135,6 @@ class BenchmarkRunner(private val bundle: ModelBundle, private val appVersion: S
     }
 
     companion object {
-        /** The golden contract (tests/golden, bundled as assets): its photos are the test images. */
-        const val CONTRACT = "contract.json"
         private const val WARMUP = 20
         private const val RUNS = 200
         private val CPU_THREADS = listOf(1, 4)

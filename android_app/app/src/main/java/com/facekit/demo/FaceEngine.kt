@@ -4,7 +4,9 @@ import com.facekit.core.Face
 import com.facekit.core.FrameReuseScheduler
 import com.facekit.core.Letterbox
 import com.facekit.core.Manifest
+import com.facekit.core.ReuseConfig
 import com.facekit.core.RgbImage
+import com.facekit.core.SecondLook
 import org.tensorflow.lite.DataType
 import org.tensorflow.lite.Delegate
 import org.tensorflow.lite.Interpreter
@@ -15,7 +17,8 @@ import java.nio.MappedByteBuffer
 
 /**
  * One model variant in LiteRT on one accelerator: letterbox (core), inference through the model's signature, decoding
- * (core) and mapping back to the frame. When the accelerator cannot take the model, it runs on the CPU and says why
+ * (core) and mapping back to the frame. Small faces get a second look (core): the same path on a square cut around
+ * the face, for a better age and gender. When the accelerator cannot take the model, it runs on the CPU and says why
  * in [fallback].
  */
 class FaceEngine(
@@ -37,6 +40,9 @@ class FaceEngine(
     private val inputIsInt8: Boolean
     private val outputs: Map<String, ByteBuffer>
     private val decoder = manifest.decoder()
+
+    /** The second look's model: the same letterbox, inference and decoding as [detect], on the cut square. */
+    private val onCrop = SecondLook.Model { detect(it) }
 
     init {
         var chosen = requested
@@ -82,7 +88,7 @@ class FaceEngine(
         }
     }
 
-    /** Faces in frame pixels; the stage times land in [lastTimes]. */
+    /** Faces in frame pixels; the stage times land in [lastTimes] (those of the last run, a second look's too). */
     override fun detect(frame: RgbImage): List<Face> {
         val t0 = System.nanoTime()
         val letterboxed = Letterbox.apply(frame, manifest.input.size)
@@ -106,6 +112,13 @@ class FaceEngine(
         lastTimes = StageTimes(nanosToMs(t1 - t0), nanosToMs(t2 - t1), nanosToMs(System.nanoTime() - t2))
         return faces
     }
+
+    /** Faces of a still photo: a full run, then a second look at each small face. */
+    fun detectPhoto(photo: RgbImage, look: SecondLook): List<Face> = look.lookAgain(photo, detect(photo), onCrop)
+
+    /** A reuse scheduler on this engine; with tracking, a small face gets a second look when new and every so often. */
+    fun scheduler(config: ReuseConfig, look: SecondLook): FrameReuseScheduler = FrameReuseScheduler(this, config, look,
+        FrameReuseScheduler.Look { frame, face -> look.lookAt(frame, face, onCrop) })
 
     /** An output as floats (dequantised with the tensor's scale and zero point when it is int8). */
     private fun floats(name: String): FloatArray {

@@ -87,7 +87,8 @@ class MainActivity : Activity(), CameraSource.Listener {
         synchronized(lock) {
             engine?.close()
             engine = created
-            scheduler = FrameReuseScheduler(created, ReuseConfig.defaults(ReuseConfig.POLICIES[policy.selectedItemPosition]))
+            scheduler = created.scheduler(ReuseConfig.defaults(ReuseConfig.POLICIES[policy.selectedItemPosition]),
+                bundle.secondLook)
         }
         created.fallback?.let { Toast.makeText(this, it, Toast.LENGTH_LONG).show() }
     }
@@ -171,7 +172,8 @@ class MainActivity : Activity(), CameraSource.Listener {
             return
         }
         val t = current.lastTimes
-        val stages = if (decision.ranModel) "pre %.1f  infer %.1f  post %.1f ms".format(t.preMs, t.inferMs, t.postMs)
+        val looks = if (decision.looked.isEmpty()) "" else "  (+${decision.looked.size} second look; times of the last run)"
+        val stages = if (decision.ranModel) "pre %.1f  infer %.1f  post %.1f ms%s".format(t.preMs, t.inferMs, t.postMs, looks)
         else "reused (${decision.reason})"
         val status = listOf("${current.accelerator.label()}  ${bundle.variants[variant.selectedItemPosition].precision}",
             stages, "frame %.1f ms (camera image to faces)".format(nanosToMs(System.nanoTime() - acquiredNanos))) +
