@@ -16,6 +16,7 @@ import yaml
 
 from exporter.export.formats import FORMATS
 from exporter.reuse import ReuseConfig
+from exporter.second_look import SecondLook
 
 tree_sitter = pytest.importorskip("tree_sitter", reason="tree-sitter is pinned in requirements.lock; `make test` installs it")
 tree_sitter_swift = pytest.importorskip("tree_sitter_swift", reason="tree-sitter-swift is pinned in requirements.lock")
@@ -67,16 +68,34 @@ def declarations(path: Path, kind: str) -> dict[str, object]:
     return found
 
 
-def enum_values(enum) -> list[str]:
-    """The cases of an enum as strings: the raw value where one is written, else the case name."""
-    values = []
+def enum_cases(enum) -> dict[str, str]:
+    """The cases of an enum in order, by name: the raw value where one is written, else the case name."""
+    cases, name = {}, ""
     for entry in (n for n in enum.child_by_field_name("body").children if n.type == "enum_entry"):
         for child in entry.children:
             if child.type == "simple_identifier":
-                values.append(child.text.decode().strip("`"))
+                name = child.text.decode().strip("`")
+                cases[name] = name
             elif child.type == "line_string_literal":
-                values[-1] = child.child_by_field_name("text").text.decode()
-    return values
+                cases[name] = child.child_by_field_name("text").text.decode()
+    return cases
+
+
+def enum_values(enum) -> list[str]:
+    """The cases of an enum as strings: the raw value where one is written, else the case name."""
+    return list(enum_cases(enum).values())
+
+
+def init_defaults(node) -> dict[str, float]:
+    """The number literals a type's first init gives its parameters as defaults, by parameter name."""
+    init = next(n for n in walk(node) if n.type == "init_declaration")
+    defaults, name = {}, ""
+    for child in init.children:
+        if child.type == "parameter":
+            name = child.children[0].text.decode()
+        elif child.type in {"integer_literal", "real_literal"}:
+            defaults[name] = float(child.text.decode())
+    return defaults
 
 
 def inherits(node) -> set[str]:
@@ -276,22 +295,52 @@ def test_swift_reuse_config_reads_every_reference_setting():
     assert swift == {f.name for f in dataclasses.fields(ReuseConfig)}
 
 
+def test_swift_second_look_reads_every_reference_setting_with_its_default():
+    path = CORE_SOURCES / "SecondLook.swift"
+    reference = {f.name: f.default for f in dataclasses.fields(SecondLook)}
+    assert coding_keys(path) == set(reference)
+    keys = enum_cases(declarations(path, "enum")["CodingKeys"])
+    swift = init_defaults(declarations(path, "struct")["SecondLook"])
+    assert {keys[name]: value for name, value in swift.items()} == reference
+
+
 def test_every_reuse_traces_key_the_swift_code_reads_exists(tmp_path):
     from exporter.export.reuse_golden import FILE, write_traces
 
     write_traces(tmp_path)
-    present = json_keys(json.loads((tmp_path / FILE).read_text()))
-    for path in (CORE_SOURCES / "Reuse" / "ReuseTracesFile.swift", CORE_SOURCES / "Reuse" / "Thumbnail.swift"):
+    data = json.loads((tmp_path / FILE).read_text())
+    present = json_keys(data)
+    sources = [CORE_SOURCES / "Reuse" / name for name in ("ReuseTracesFile.swift", "Thumbnail.swift", "ReuseConfig.swift")]
+    sources.append(CORE_SOURCES / "SecondLook.swift")
+    for path in sources:
         missing = coding_keys(path) - present
         assert not missing, f"{path.name} reads {sorted(missing)}, which reuse_traces.json does not have"
+    # the second look's entry is read whole: its settings, its look answers and the looked ids of its trace
+    looking = [p for p in data["policies"] if "second_look" in p]
+    unread = json_keys(looking) - set().union(*map(coding_keys, sources))
+    assert looking and {"look_answers", "looked"} <= json_keys(looking) and not unread, f"the Swift code skips {sorted(unread)}"
 
 
 def test_every_contract_key_the_swift_tests_read_exists():
     contract = REPO / "tests" / "golden" / "contract.json"
     assert contract.is_file(), "tests/golden/contract.json (the frozen goldens the Swift tests read) is missing"
-    read = coding_keys(CORE / "Tests" / "FaceKitCoreTests" / "GoldenFiles.swift")
-    missing = read - json_keys(json.loads(contract.read_text()))
-    assert not missing, f"GoldenFiles.swift reads {sorted(missing)}, which contract.json does not have"
+    data = json.loads(contract.read_text())
+    read = coding_keys(CORE / "Tests" / "FaceKitCoreTests" / "GoldenFiles.swift") | coding_keys(CORE_SOURCES / "SecondLook.swift")
+    missing = read - json_keys(data)
+    assert not missing, f"GoldenFiles.swift and SecondLook.swift read {sorted(missing)}, which contract.json does not have"
+    # the second look is read whole: the settings, each case's looks (their faces as StoredFace) and the faces after
+    looks = [entry for case in data["cases"] for entry in case["second_look"]]
+    faces = encoded_keys(declarations(CORE_SOURCES / "Reuse" / "ReuseTracesFile.swift", "struct")["StoredFace"])
+    written = {"second_look", "faces_after_second_look"} | set(data["second_look"]) | json_keys(looks)
+    unread = written - read - set(faces)
+    assert looks and not unread, f"the Swift tests do not read {sorted(unread)} of the second look in contract.json"
+
+
+def test_every_contract_key_the_app_reads_exists():
+    structs = declarations(DEMO / "Sources" / "Benchmark.swift", "struct")
+    read = set(encoded_keys(structs["ContractIndex"])) | set(encoded_keys(structs["Case"]))
+    missing = read - json_keys(json.loads((REPO / "tests" / "golden" / "contract.json").read_text()))
+    assert "second_look" in read and not missing, f"Benchmark.swift reads {sorted(missing)}, which contract.json does not have"
 
 
 def test_swift_policies_and_reasons_are_the_references():

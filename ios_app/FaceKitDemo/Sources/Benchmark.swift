@@ -5,7 +5,7 @@ import UIKit
 
 /// The benchmark's bundled media: the contract's test photos (tests/golden) and the frame-reuse clip.
 enum BenchmarkMedia {
-    /// The parts of tests/golden/contract.json the benchmark reads.
+    /// The parts of tests/golden/contract.json the app reads.
     struct ContractIndex: Decodable {
         struct Case: Decodable {
             let name: String
@@ -14,10 +14,12 @@ enum BenchmarkMedia {
 
         let cases: [Case]
         let reuseTraces: String
+        let secondLook: SecondLook
 
         enum CodingKeys: String, CodingKey {
             case cases
             case reuseTraces = "reuse_traces"
+            case secondLook = "second_look"
         }
     }
 
@@ -28,11 +30,6 @@ enum BenchmarkMedia {
         } catch let error as DecodingError {
             throw ManifestError.invalid(url.path, error.fieldDescription)
         }
-    }
-
-    /// The reuse traces file the contract names.
-    static func reuseTracesName(in folder: URL) throws -> String {
-        try index(in: folder).reuseTraces
     }
 
     /// The contract's source photos, decoded.
@@ -174,7 +171,8 @@ struct BenchmarkRunner {
             latency: latency, reuse: reuse)
     }
 
-    /// Each policy of reuse_traces.json, with its settings, over the clip repeated; model on all compute units.
+    /// Each policy of reuse_traces.json, with its settings, over the clip repeated; model on all compute units (the
+    /// entry with a second look is a golden of the look, not a policy of its own).
     private func reuseRows() throws -> [PhoneBenchReport.ReuseRow] {
         let model = try CoreMLFaceModel(contentsOf: resources.compiledModelURL, manifest: resources.manifest,
                                           computeUnits: ComputeChoice.all.units)
@@ -184,7 +182,7 @@ struct BenchmarkRunner {
             throw DemoError.missingResource("a clip frame", "golden/reuse_traces.json holds no frames")
         }
         _ = try pipeline.detect(first)  // warm-up
-        return try resources.reuse.policies.map { policy in
+        return try resources.reuse.policies.filter { $0.secondLook == nil }.map { policy in
             var runs = 0
             let scheduler = try FrameReuseScheduler(config: policy.config, sampling: resources.reuse.sampling) { frame in
                 runs += 1

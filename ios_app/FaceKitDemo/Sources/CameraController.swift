@@ -14,7 +14,8 @@ struct FrameResult {
     var mirrored = false
 }
 
-/// Camera frames -> frame-reuse scheduler -> Core ML face model; publishes faces and stage times for the overlay.
+/// Camera frames -> frame-reuse scheduler (with the second look on small faces) -> Core ML face model; publishes
+/// faces and stage times for the overlay.
 final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutputSampleBufferDelegate {
     @Published private(set) var result = FrameResult()
     @Published private(set) var status = "Starting the camera..."
@@ -57,7 +58,12 @@ final class CameraController: NSObject, ObservableObject, AVCaptureVideoDataOutp
                 let model = try CoreMLFaceModel(contentsOf: resources.compiledModelURL, manifest: resources.manifest,
                                                 computeUnits: settings.computeChoice.units)
                 let pipeline = FacePipeline(manifest: resources.manifest, infer: model.infer)
-                self.scheduler = try FrameReuseScheduler(config: settings.reuse, sampling: resources.reuse.sampling) { [weak self] frame in
+                let secondLook = resources.secondLook
+                let look: FrameReuseScheduler.Look = { frame, face in
+                    try pipeline.look(at: face, in: frame, secondLook: secondLook)
+                }
+                self.scheduler = try FrameReuseScheduler(config: settings.reuse, sampling: resources.reuse.sampling,
+                                                         secondLook: secondLook, look: look) { [weak self] frame in
                     let (faces, times) = try pipeline.detect(frame)
                     self?.lastTimes = times
                     return faces

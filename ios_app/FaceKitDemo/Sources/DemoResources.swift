@@ -2,12 +2,14 @@ import CoreGraphics
 import FaceKitCore
 import Foundation
 
-/// Everything the app reads from its bundle: the export manifest and model, the reuse settings and the test media.
+/// Everything the app reads from its bundle: the export manifest and model, the reuse and second-look settings and
+/// the test media.
 struct DemoResources {
     let manifest: BundleManifest
     let coreMLModel: BundleManifest.Model
     let compiledModelURL: URL
     let reuse: ReuseTracesFile
+    let secondLook: SecondLook
     let contractFolder: URL
 
     /// Loads the manifest and the compiled model that `make export TARGET=ios` installed, and the golden folder.
@@ -24,8 +26,11 @@ struct DemoResources {
         guard let golden = bundle.url(forResource: "golden", withExtension: nil) else {
             throw DemoError.missingResource("golden/", "the app bundles tests/golden (see project.yml)")
         }
-        let reuse = try ReuseTracesFile.load(from: golden.appendingPathComponent(BenchmarkMedia.reuseTracesName(in: golden)))
-        return DemoResources(manifest: manifest, coreMLModel: model, compiledModelURL: compiled, reuse: reuse, contractFolder: golden)
+        let contract = try BenchmarkMedia.index(in: golden)
+        let reuse = try ReuseTracesFile.load(from: golden.appendingPathComponent(contract.reuseTraces))
+        let secondLook = try contract.secondLook.validated()
+        return DemoResources(manifest: manifest, coreMLModel: model, compiledModelURL: compiled, reuse: reuse,
+                             secondLook: secondLook, contractFolder: golden)
     }
 }
 

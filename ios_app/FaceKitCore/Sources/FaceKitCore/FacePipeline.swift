@@ -31,7 +31,7 @@ public final class FacePipeline {
         self.infer = infer
     }
 
-    /// Faces in image pixels and the time of each stage.
+    /// Faces in image pixels from one run of the model (the first look) and the time of each stage.
     public func detect(_ image: RGBImage) throws -> (faces: [Face], times: StageTimes) {
         let start = DispatchTime.now().uptimeNanoseconds
         let (square, geometry) = Letterbox.apply(image, size: inputSize)
@@ -42,5 +42,17 @@ public final class FacePipeline {
         let done = DispatchTime.now().uptimeNanoseconds
         func ms(_ from: UInt64, _ to: UInt64) -> Double { Double(to - from) / 1e6 }
         return (faces, StageTimes(pre: ms(start, prepared), infer: ms(prepared, inferred), post: ms(inferred, done)))
+    }
+
+    /// Faces of a photo in image pixels, small ones with age and P(female) from a second look, and the number of
+    /// extra model runs it took (exporter/detector.py Detector.with_extra_runs).
+    public func detect(_ image: RGBImage, secondLook: SecondLook) throws -> (faces: [Face], extraRuns: Int) {
+        try secondLook.lookAgain(image, faces: detect(image).faces) { try detect($0).faces }
+    }
+
+    /// The face the model finds on the square around `face` of an image (crop pixels; nil: none): the second look
+    /// a FrameReuseScheduler takes on video.
+    public func look(at face: Face, in image: RGBImage, secondLook: SecondLook) throws -> Face? {
+        try secondLook.lookAt(image, face: face) { try detect($0).faces }
     }
 }

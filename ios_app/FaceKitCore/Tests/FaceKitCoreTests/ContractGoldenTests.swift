@@ -42,19 +42,9 @@ final class ContractGoldenTests: XCTestCase {
 
     func testDecodingTheCommittedOutputsGivesTheStoredFaces() throws {
         let contract = try GoldenFiles.contract()
-        let decoder = FaceDecoder(anchors: contract.anchors, keypointCount: contract.keypoints.count, config: contract.decode)
+        let decoder = contract.decoder
         for golden in contract.cases {
-            let raw = try GoldenFiles.floats(golden.outputs)
-            var outputs: [OutputRole: [Float]] = [:]
-            var offset = 0
-            for output in contract.outputs {
-                let count = output.shape.reduce(1, *)
-                let role = try XCTUnwrap(OutputRole(rawValue: output.name), "unknown output \(output.name)")
-                outputs[role] = Array(raw[offset..<(offset + count)])
-                offset += count
-            }
-            XCTAssertEqual(offset, raw.count, "\(golden.outputs) holds more values than the contract's output shapes")
-            let faces = try decoder.decode(outputs)
+            let faces = try decoder.decode(GoldenFiles.outputs(golden.outputs, contract))
             let tolerance = contract.tolerances.decode
             assertSameFaces(faces, golden.facesInput, tolerance: tolerance, probabilityTolerance: tolerance,
                             ageTolerance: contract.tolerances.ageYears, golden.name + " (input)")
@@ -63,29 +53,6 @@ final class ContractGoldenTests: XCTestCase {
             // In image pixels the same normalised tolerance scales with the letterbox side.
             assertSameFaces(faces.map { $0.toImage(geometry) }, golden.faces, tolerance: tolerance * golden.letterbox.side,
                             probabilityTolerance: tolerance, ageTolerance: contract.tolerances.ageYears, golden.name + " (image)")
-        }
-    }
-
-    /// Same faces in the same order: coordinates within `tolerance`, score and P(female) within `probabilityTolerance`.
-    private func assertSameFaces(_ faces: [Face], _ expected: [StoredFace], tolerance: Float, probabilityTolerance: Float,
-                                 ageTolerance: Float, _ label: String,
-                                 file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(faces.count, expected.count, "\(label): face count", file: file, line: line)
-        for (index, (face, want)) in zip(faces, expected).enumerated() {
-            let got = face.box + face.keypoints.flatMap { [$0.x, $0.y] }
-            let wanted = want.box + want.keypoints.flatMap { $0 }
-            XCTAssertEqual(got.count, wanted.count, "\(label) face \(index): values", file: file, line: line)
-            for (a, b) in zip(got, wanted) {
-                XCTAssertEqual(a, b, accuracy: tolerance, "\(label) face \(index): box/keypoints", file: file, line: line)
-            }
-            XCTAssertEqual(face.score, want.score, accuracy: probabilityTolerance, "\(label) face \(index): score", file: file, line: line)
-            if let age = want.age {
-                XCTAssertEqual(face.age ?? .nan, age, accuracy: ageTolerance, "\(label) face \(index): age", file: file, line: line)
-            }
-            if let female = want.female {
-                XCTAssertEqual(face.female ?? .nan, female, accuracy: probabilityTolerance, "\(label) face \(index): P(female)",
-                               file: file, line: line)
-            }
         }
     }
 }

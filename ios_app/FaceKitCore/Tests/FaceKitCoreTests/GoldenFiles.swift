@@ -32,6 +32,19 @@ struct Contract: Decodable {
         }
     }
 
+    /// A second look of a case: the face, the square cut around it (image pixels), its letterboxed pixels (PNG) and
+    /// raw outputs, the faces found in it (crop pixels) and the one chosen.
+    struct Look: Decodable {
+        let face: Int
+        let left: Int
+        let top: Int
+        let side: Int
+        let square: String
+        let outputs: String
+        let faces: [StoredFace]
+        let chosen: Int?
+    }
+
     struct Case: Decodable {
         let name: String
         let source: String
@@ -43,11 +56,15 @@ struct Contract: Decodable {
         let outputs: String
         let facesInput: [StoredFace]
         let faces: [StoredFace]
+        let secondLook: [Look]
+        let facesAfterSecondLook: [StoredFace]
 
         enum CodingKeys: String, CodingKey {
             case name, source, width, height, letterbox, square, outputs, faces
             case floatInputSHA256 = "float_input_sha256"
             case facesInput = "faces_input"
+            case secondLook = "second_look"
+            case facesAfterSecondLook = "faces_after_second_look"
         }
     }
 
@@ -56,6 +73,7 @@ struct Contract: Decodable {
     let tolerances: Tolerances
     let anchors: AnchorSpec
     let decode: DecodeConfig
+    let secondLook: SecondLook
     let outputs: [OutputShape]
     let keypoints: [String]
     let cases: [Case]
@@ -63,7 +81,13 @@ struct Contract: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case version, input, tolerances, anchors, decode, outputs, keypoints, cases
+        case secondLook = "second_look"
         case reuseTraces = "reuse_traces"
+    }
+
+    /// The decoder the contract describes.
+    var decoder: FaceDecoder {
+        FaceDecoder(anchors: anchors, keypointCount: keypoints.count, config: decode)
     }
 }
 
@@ -95,6 +119,25 @@ enum GoldenFiles {
                 | UInt32(data[offset + 3]) << 24
             return Float(bitPattern: bits)
         }
+    }
+
+    /// The raw outputs stored in a file (float32, the contract's outputs one after the other), by role.
+    static func outputs(_ name: String, _ contract: Contract) throws -> [OutputRole: [Float]] {
+        let raw = try floats(name)
+        let total = contract.outputs.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        guard raw.count == total else {
+            XCTFail("\(name) holds \(raw.count) values, the contract's output shapes \(total)")
+            return [:]
+        }
+        var outputs: [OutputRole: [Float]] = [:]
+        var offset = 0
+        for output in contract.outputs {
+            let count = output.shape.reduce(1, *)
+            let role = try XCTUnwrap(OutputRole(rawValue: output.name), "unknown output \(output.name)")
+            outputs[role] = Array(raw[offset..<(offset + count)])
+            offset += count
+        }
+        return outputs
     }
 
     /// An RGB PNG as stored (no colour management), with the tests' own decoder (no ImageIO: Linux runs it too).

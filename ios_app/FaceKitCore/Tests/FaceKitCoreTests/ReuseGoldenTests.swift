@@ -37,25 +37,46 @@ final class ReuseGoldenTests: XCTestCase {
         }
     }
 
+    /// Each entry: a detector returning the stored detections of the current frame and, for the entry with a second
+    /// look, a look returning its answer for the k-th call on that frame (a face with that age and P(female), or nil).
     func testEveryPolicyReproducesItsTrace() throws {
         let traces = try ReuseTracesFile.golden()
         let clip = try traces.goldenClip()
         XCTAssertFalse(traces.policies.isEmpty)
+        XCTAssertTrue(traces.policies.contains { $0.secondLook != nil }, "no entry of the traces has a second look")
         for policy in traces.policies {
             var current = 0
-            let scheduler = try FrameReuseScheduler(config: policy.config, sampling: traces.sampling) { _ in
+            var calls = 0
+            let answers = policy.lookAnswers ?? []
+            func look(_ frame: RGBImage, _ face: Face) throws -> Face? {
+                let answer = try XCTUnwrap(answers[current].dropFirst(calls).first, "look call \(calls) on frame \(current)")
+                calls += 1
+                return answer.map { given in
+                    var seen = face
+                    seen.age = given.age
+                    seen.female = given.female
+                    return seen
+                }
+            }
+            let scheduler = try FrameReuseScheduler(config: policy.config, sampling: traces.sampling, secondLook: policy.secondLook,
+                                                    look: policy.secondLook == nil ? nil : look) { _ in
                 traces.detections[current].map(\.face)
             }
             XCTAssertEqual(policy.trace.count, clip.count)
+            if policy.secondLook != nil {
+                XCTAssertEqual(answers.count, clip.count, "look_answers: one list per frame")
+            }
             for (index, want) in policy.trace.enumerated() {
                 current = index
+                calls = 0
                 let got = try scheduler.step(clip[index])
-                let label = "\(policy.config.policy.rawValue) frame \(index)"
+                let label = "\(policy.config.policy.rawValue)\(policy.secondLook == nil ? "" : " with a second look") frame \(index)"
                 XCTAssertEqual(got.index, want.index, label)
                 XCTAssertEqual(got.ranModel, want.ranModel, label)
                 XCTAssertEqual(got.reason.rawValue, want.reason, label)
                 XCTAssertEqual([got.motion.dx, got.motion.dy], want.motion, label)
                 XCTAssertEqual(got.trackIDs, want.trackIDs, label)
+                XCTAssertEqual(got.looked, want.looked, label)
                 XCTAssertEqual(got.change, want.change, accuracy: 1e-5, label)
                 XCTAssertEqual(got.faces.count, want.faces.count, label)
                 for (face, wanted) in zip(got.faces, want.faces) {
@@ -75,6 +96,12 @@ final class ReuseGoldenTests: XCTestCase {
         XCTAssertEqual(Track.confidence(of: 0.52), 520)
         XCTAssertEqual(Track.confidence(of: 0.9), 900)
         XCTAssertEqual(Track.confidence(of: 0.5199), 519)
+    }
+
+    func testASecondLookNeedsALook() throws {
+        let traces = try ReuseTracesFile.golden()
+        guard let config = traces.policies.first?.config else { return XCTFail("no policy") }
+        XCTAssertThrowsError(try FrameReuseScheduler(config: config, sampling: traces.sampling, secondLook: SecondLook()) { _ in [] })
     }
 
     func testSettingsOutOfRangeAreRefused() throws {

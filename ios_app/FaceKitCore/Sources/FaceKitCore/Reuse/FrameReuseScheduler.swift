@@ -12,12 +12,17 @@ public struct FrameDecision: Sendable, Equatable {
     public let motion: GridShift
     public let faces: [Face]
     public let trackIDs: [Int]
+    /// Tracking with a second look: the track ids looked at again on this frame.
+    public let looked: [Int]
 }
 
 /// Runs the detector on a frame only when the policy says so (a port of exporter/reuse.py FrameReuseScheduler,
-/// whose module docstring specifies the decision; its steps are named in the comments here).
+/// whose module docstring specifies the decision; its steps are named in the comments here). With tracking and a
+/// second look, `look` refreshes the age and gender of small tracks after a full run.
 public final class FrameReuseScheduler {
     public typealias Detect = (RGBImage) throws -> [Face]
+    /// The face found on the square around a face of the frame (crop pixels), or nil when none.
+    public typealias Look = (RGBImage, Face) throws -> Face?
 
     /// A policy's answer on one frame: why the model runs (nil: reuse), the change and the camera's shift.
     struct Outcome {
@@ -45,7 +50,9 @@ public final class FrameReuseScheduler {
 
     public let config: ReuseConfig
     public let sampling: Thumbnail.Sampling
+    public let secondLook: SecondLook?
     private let detect: Detect
+    private let look: Look?
     private let labels: CellLabels
     private var index = -1
     private var sinceFull = 0
@@ -54,10 +61,17 @@ public final class FrameReuseScheduler {
     private var faces: [Face] = []
     private var tracker: FaceTracker
 
-    public init(config: ReuseConfig, sampling: Thumbnail.Sampling, detect: @escaping Detect) throws {
+    /// A scheduler; a second look needs `look` (frame, face -> the face found on the square around it, or nil).
+    public init(config: ReuseConfig, sampling: Thumbnail.Sampling, secondLook: SecondLook? = nil, look: Look? = nil,
+                detect: @escaping Detect) throws {
+        if secondLook != nil, look == nil {
+            throw SecondLookError.noLook
+        }
         self.config = try config.validated()
         self.sampling = sampling
+        self.secondLook = try secondLook?.validated()
         self.detect = detect
+        self.look = look
         labels = CellLabels(size: config.thumb, blocks: config.blocks)
         tracker = FaceTracker(matchIoU: config.matchIoU, smoothing: config.smoothing, recheck: config.recheck)
     }
@@ -82,10 +96,12 @@ public final class FrameReuseScheduler {
                 outcome = gated(cells)
             }
         }
+        var looked: [Int] = []
         if let reason = outcome.reason {
             let detected = try detect(frame)
             if tracking, let measured {
                 tracker.update(with: detected, cut: reason == .cut)
+                looked = try lookAgain(frame)
                 faces = tracker.shownFaces
                 let profiles = measured.samples.profiles
                 reference = Reference(table: SummedAreaTable(measured.samples), columns: profiles.columns, rows: profiles.rows)
@@ -99,7 +115,18 @@ public final class FrameReuseScheduler {
         }
         return FrameDecision(index: index, ranModel: outcome.reason != nil, reason: outcome.reason ?? .reused,
                              change: outcome.change, motion: outcome.motion, faces: faces,
-                             trackIDs: tracking ? tracker.shownIDs : [])
+                             trackIDs: tracking ? tracker.shownIDs : [], looked: looked)
+    }
+
+    /// Second looks at the small shown tracks that are new or due (exporter/reuse.py `_look_again`); their ids.
+    private func lookAgain(_ frame: RGBImage) throws -> [Int] {
+        guard let secondLook, let look else { return [] }
+        let due = tracker.dueForSecondLook(secondLook, frame: index, imageWidth: frame.width, imageHeight: frame.height)
+        for track in due {
+            let seen = try look(frame, tracker.tracks[track].face)
+            tracker.recordLook(at: track, frame: index, seen: seen)
+        }
+        return due.map { tracker.tracks[$0].id }
     }
 
     // MARK: - every-frame, skip-N and motion-gated

@@ -15,7 +15,8 @@ public struct StoredFace: Decodable, Sendable, Equatable {
 }
 
 /// reuse_traces.json (exporter/export/reuse_golden.py): a synthetic clip, the detector's faces on each frame, the
-/// thumbnail sampling, and each policy's settings and decisions. The app takes its default settings from it.
+/// thumbnail sampling, and each policy's settings and decisions (the last entry with a second look). The app takes
+/// its default settings from it.
 public struct ReuseTracesFile: Decodable, Sendable {
     /// The clip: `count` frames of height x width x 3 RGB bytes (row-major), one after the other, as base64 of
     /// their raw DEFLATE stream (RFC 1951, no zlib header).
@@ -28,7 +29,22 @@ public struct ReuseTracesFile: Decodable, Sendable {
 
     public struct Policy: Decodable, Sendable {
         public let config: ReuseConfig
+        /// Tracking with a second look: its settings, and what the look function answers on each frame, call by call.
+        public let secondLook: SecondLook?
+        public let lookAnswers: [[LookAnswer?]]?
         public let trace: [TracedDecision]
+
+        enum CodingKeys: String, CodingKey {
+            case config, trace
+            case secondLook = "second_look"
+            case lookAnswers = "look_answers"
+        }
+    }
+
+    /// The age and P(female) of the face a golden look call finds (nil in `lookAnswers`: no face found).
+    public struct LookAnswer: Decodable, Sendable, Equatable {
+        public let age: Float
+        public let female: Float
     }
 
     public struct TracedDecision: Decodable, Sendable {
@@ -39,10 +55,12 @@ public struct ReuseTracesFile: Decodable, Sendable {
         /// The camera's shift in samples, (dx, dy).
         public let motion: [Int]
         public let trackIDs: [Int]
+        /// The track ids looked at again on this frame (second look).
+        public let looked: [Int]
         public let faces: [StoredFace]
 
         enum CodingKeys: String, CodingKey {
-            case index, reason, change, motion, faces
+            case index, reason, change, motion, faces, looked
             case ranModel = "ran_model"
             case trackIDs = "track_ids"
         }

@@ -13,6 +13,10 @@ public struct Track: Sendable, Equatable {
     public var confidence: Int
     /// Full runs in a row that did not find the face (then it is hidden, kept to be re-checked).
     public var missed = 0
+    /// Frame index of its last second look.
+    public var lookedAt: Int?
+    /// Age and P(female) come from a second look (later full runs do not smooth them).
+    public var looked = false
 
     /// The face as reported: current box, smoothed age and P(female).
     public var smoothedFace: Face {
@@ -29,8 +33,9 @@ public struct Track: Sendable, Equatable {
     }
 }
 
-/// Matches detections to tracks by IoU (greedy, best score first) and smooths age and gender per track; a track
-/// no detection continues is kept hidden for `recheck` runs (exporter/reuse.py `_update_tracks`).
+/// Matches detections to tracks by IoU (greedy, best score first) and smooths age and gender per track (unless a
+/// second look gave them); a track no detection continues is kept hidden for `recheck` runs (exporter/reuse.py
+/// `_update_tracks`).
 public struct FaceTracker: Sendable {
     public private(set) var tracks: [Track] = []
     private var nextID = 1
@@ -67,8 +72,10 @@ public struct FaceTracker: Sendable {
             let confidence = Track.confidence(of: face.score)
             if let best, overlaps[best] >= matchIoU {
                 var track = tracks[free.remove(at: best)]
-                track.age = (1 - smoothing) * track.age + smoothing * Double(face.age ?? 0)
-                track.female = (1 - smoothing) * track.female + smoothing * Double(face.female ?? 0)
+                if !track.looked {
+                    track.age = (1 - smoothing) * track.age + smoothing * Double(face.age ?? 0)
+                    track.female = (1 - smoothing) * track.female + smoothing * Double(face.female ?? 0)
+                }
                 track.face = face
                 track.start = face
                 track.confidence = confidence
@@ -88,6 +95,30 @@ public struct FaceTracker: Sendable {
             }
         }
         tracks = updated.sorted { $0.id < $1.id }
+    }
+
+    /// Indices of the shown tracks due a second look on frame `frame` (exporter/reuse.py `_look_again`): small, and
+    /// new or last looked at `refreshEvery` or more frames ago; highest confidence first, then lowest id, at most
+    /// `maxFaces`.
+    public func dueForSecondLook(_ look: SecondLook, frame: Int, imageWidth: Int, imageHeight: Int) -> [Int] {
+        let due = tracks.indices.filter { index in
+            let track = tracks[index]
+            return track.missed == 0 && look.wants(track.face, imageWidth: imageWidth, imageHeight: imageHeight)
+                && (track.lookedAt.map { frame - $0 >= look.refreshEvery } ?? true)
+        }
+        let ordered = due.sorted { (-tracks[$0].confidence, tracks[$0].id) < (-tracks[$1].confidence, tracks[$1].id) }
+        return Array(ordered.prefix(max(look.maxFaces, 0)))
+    }
+
+    /// Record a second look at a track on frame `frame`: the face it found (nil: none) gives the track's age and
+    /// P(female), kept until its next look; a look that found nothing leaves them as they were.
+    public mutating func recordLook(at index: Int, frame: Int, seen: Face?) {
+        tracks[index].lookedAt = frame
+        if let seen {
+            tracks[index].age = Double(seen.age ?? 0)
+            tracks[index].female = Double(seen.female ?? 0)
+            tracks[index].looked = true
+        }
     }
 
     /// Move every track from where the model saw it by a shift in image pixels.
