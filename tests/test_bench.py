@@ -74,6 +74,7 @@ def test_second_look_cost_and_gain(report):
     assert second["settings"]["max_faces"] >= 1
     assert second["cost"]["frames"] == 36 and second["cost"]["extra_runs_per_frame"] >= 0
     assert second["cost"]["with_second_look_ms"] > 0 and len(second["cost"]["clips"]) == 3
+    assert 0 <= second["cost"]["tracked_looks_per_frame"] <= second["cost"]["extra_runs_per_frame"]
     assert set(second["gain"]) == {"1x", "2x", "3x"}
     for size in second["gain"].values():
         assert size["off"]["count"] == size["on"]["count"] == 8

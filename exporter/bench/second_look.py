@@ -1,8 +1,9 @@
 """What the second look costs per video frame and what it gains at each face size, for `make bench`.
 
 Both take any Detector (the bench passes its full-int8 TFLite one): the cost runs every frame of the clips with
-the second look and times the first look apart; the gain scores UTKFace report crops at each face size with the
-second look off and on.
+the second look and times the first look apart, then runs the shipped frame-reuse policy, whose second look only
+refreshes small tracks (new, or every refresh_every frames), and counts its looks; the gain scores UTKFace
+report crops at each face size with the second look off and on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from exporter.data.utkface import UtkRecord
 from exporter.detector import Detector
 from exporter.eval.scores import score_utkface_looks
 from exporter.eval.suite import CANVASES, face_size_key
-from exporter.second_look import SecondLook
+from exporter.reuse import FrameReuseScheduler, ReuseConfig
+from exporter.second_look import SecondLook, look_at
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class SecondLookCost:
     extra_runs_per_frame: float  # model runs the second look added, per frame
     first_look_ms: float  # mean wall time of a frame without the second look
     with_second_look_ms: float  # mean wall time of the same frame with it
+    tracked_looks_per_frame: float  # looks per frame of the shipped reuse policy, which looks at new or due tracks
 
 
 def second_look_cost(detector: Detector, clips: list[Path], max_frames: int | None = None) -> list[SecondLookCost]:
@@ -50,9 +53,17 @@ def second_look_cost(detector: Detector, clips: list[Path], max_frames: int | No
             second_ms.append(1000 * (t2 - t1))
             faces, extra, frames = faces + len(found), extra + runs, frames + 1
         if frames:
-            rows.append(SecondLookCost(clip.name, frames, faces / frames, extra / frames,
-                                       float(np.mean(first_ms)), float(np.mean(second_ms))))
+            rows.append(SecondLookCost(clip.name, frames, faces / frames, extra / frames, float(np.mean(first_ms)),
+                                       float(np.mean(second_ms)), tracked_looks(with_look, clip, max_frames) / frames))
     return rows
+
+
+def tracked_looks(detector: Detector, clip: Path, max_frames: int | None) -> int:
+    """Second looks the shipped reuse policy takes on a clip (it looks at small tracks when new or due)."""
+    look = detector.second_look or SecondLook()
+    scheduler = FrameReuseScheduler(detector.first_look, ReuseConfig(), look,
+                                    lambda frame, face: look_at(frame, face, detector.first_look, detector.decoder.config, look))
+    return sum(len(scheduler.step(frame).looked) for _, frame in iter_frames(clip, max_frames=max_frames))
 
 
 def second_look_gain(detector: Detector, records: list[UtkRecord], canvases: tuple[int, ...] = CANVASES) -> dict:
@@ -76,5 +87,6 @@ def cost_summary(rows: list[SecondLookCost]) -> dict:
         "extra_runs_per_frame": mean("extra_runs_per_frame"),
         "first_look_ms": mean("first_look_ms"),
         "with_second_look_ms": mean("with_second_look_ms"),
+        "tracked_looks_per_frame": mean("tracked_looks_per_frame"),
         "clips": [asdict(r) for r in rows],
     }
