@@ -111,3 +111,18 @@ def test_wide_photos_are_shrunk_for_the_browser_and_small_ones_kept():
     wide, small = np.zeros((1000, 2000, 3), np.uint8), np.zeros((300, 400, 3), np.uint8)
     assert for_display(wide).shape == (400, SHOWN_WIDTH, 3)
     assert for_display(small) is small
+
+
+def test_reuse_kind_rows_group_the_last_bench_by_kind_of_clip():
+    from exporter.preview.bench_figures import reuse_kind_rows
+
+    row = lambda speedup, kept: {"speedup": speedup, "faces_matched": kept, "model_runs": 10, "frames": 30}  # noqa: E731
+    report = {"reuse": {"clips": [{"kind": "talking head"}, {"kind": "talking head"}, {"kind": "moving camera"}],
+                        "overall": {"every-frame": row(1.0, 1.0), "motion-gated+tracking": row(2.6, 0.99)},
+                        "kinds": {"talking head": {"every-frame": row(1.0, 1.0), "motion-gated+tracking": row(3.1, 1.0)},
+                                  "moving camera": {"every-frame": row(1.0, 1.0), "motion-gated+tracking": row(1.9, 0.97)}}}}
+    rows = reuse_kind_rows(report)
+    assert [r["clips"] for r in rows] == ["all clips (3)"] * 2 + ["talking head (2)"] * 2 + ["moving camera (1)"] * 2
+    assert rows[3] == {"clips": "talking head (2)", "policy": "motion-gated+tracking", "speedup": 3.1,
+                       "faces kept (IoU 0.5)": 1.0, "model runs": 10, "frames": 30}
+    assert reuse_kind_rows(None) == [] and reuse_kind_rows({"reuse": None}) == []

@@ -6,6 +6,7 @@ import streamlit as st
 
 from exporter.bench.suite import BenchSettings, find_videos
 from exporter.preview import ui
+from exporter.preview.bench_figures import last_bench_report, reuse_kind_rows
 from exporter.preview.clips import (DISPLAY_WIDTH, MAX_FRAMES, REFERENCE, name_of, player_html, policy_configs,
                                     run_clip, timeline_rows, uploaded_clip)
 from exporter.preview.photo import PreviewInputError
@@ -83,6 +84,15 @@ if started:
     finally:
         bar.empty()
     st.session_state["clip_run"] = (clip, [name_of(configs, config_a), name_of(configs, config_b)], key, threads)
+
+with st.expander("Every policy per kind of clip, from the last `make bench`", expanded=False):
+    kind_rows = reuse_kind_rows(last_bench_report(ui.paths().bench_report))
+    if kind_rows:
+        st.dataframe(pd.DataFrame(kind_rows), hide_index=True)
+        st.caption("Targets: at least 0.95 of every-frame's faces kept on every clip; speedup at least 3x on talking "
+                   "heads and 2x over all clips (speedup against an every-frame that runs nothing but the model).")
+    else:
+        st.info("No bench report with frame reuse yet: `make bench` writes one (runs/bench/report.json).")
 
 if "clip_run" not in st.session_state:
     st.info("Pick a clip and two policies, then run it.")

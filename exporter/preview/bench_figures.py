@@ -1,4 +1,4 @@
-"""Latency page logic: the last `make bench` report and live timing rows side by side, as chart rows."""
+"""Latency and frame-reuse page logic: the last `make bench` report and live timing rows, as table and chart rows."""
 
 from __future__ import annotations
 
@@ -45,3 +45,16 @@ def chart_rows(live: list[dict], report: dict | None) -> list[dict]:
                 for r in report["latency"] if (r["backend"], r["threads"]) in wanted]
     return out
 
+
+
+def reuse_kind_rows(report: dict | None) -> list[dict]:
+    """The last bench's frame reuse per kind of clip and over all clips: speedup and faces kept, per policy."""
+    reuse = (report or {}).get("reuse")
+    if not isinstance(reuse, dict) or not reuse.get("clips"):
+        return []
+    clips = reuse["clips"]
+    groups = [("all clips", reuse["overall"], len(clips))]
+    groups += [(kind, pooled, sum(c["kind"] == kind for c in clips)) for kind, pooled in reuse["kinds"].items()]
+    return [{"clips": f"{label} ({count})", "policy": policy, "speedup": row["speedup"],
+             "faces kept (IoU 0.5)": row["faces_matched"], "model runs": row["model_runs"], "frames": row["frames"]}
+            for label, pooled, count in groups for policy, row in pooled.items()]
