@@ -3,7 +3,7 @@
 prepare: one uint8 RGB square -> the runtime's input (normalisation, layout, int8 quantisation);
 infer: the runtime call alone; finish: the runtime's outputs -> float32 arrays (dequantisation), each
 with a leading batch axis of 1. Calling a runner on (N, S, S, 3) squares runs the stages per square.
-PyTorch is the reference; ONNX Runtime, LiteRT (XNNPACK) and ncnn run the exported files on the host.
+PyTorch is the reference; ONNX Runtime, LiteRT (XNNPACK), ncnn, OpenCV DNN and MNN run the exported files on the host.
 """
 
 from __future__ import annotations
@@ -108,3 +108,34 @@ def ncnn_runner(param: Path, binary: Path, io: dict, threads: int = 1) -> Runner
     net = NcnnRunner(param, binary, io, num_threads=threads)
     blobs = [io["outputs"][name]["blob"] for name in OUTPUT_NAMES]
     return Runner(net.prepare, lambda mat: net.infer(mat, blobs), lambda outs: [o[None] for o in outs])
+
+
+def opencv_runner(path: Path, threads: int = 1, spec: InputSpec = FACEKIT.input) -> Runner:
+    """OpenCV DNN (its own CPU backend) on the ONNX file; outputs fetched by name (its own order differs)."""
+    import cv2
+
+    net = cv2.dnn.readNetFromONNX(str(path))
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+
+    def infer(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        cv2.setNumThreads(threads)  # process-wide in OpenCV: set per call, so runners at other counts can interleave
+        net.setInput(x)
+        return net.forward(list(OUTPUT_NAMES))
+
+    return Runner(lambda square: nchw_input(square, spec), infer, list)
+
+
+def mnn_runner(path: Path, io: dict, threads: int = 1, spec: InputSpec = FACEKIT.input) -> Runner:
+    """MNN's module API on the CPU (high precision), NCHW float input, with the tensor names recorded at conversion."""
+    import MNN
+
+    manager = MNN.nn.create_runtime_manager(({"backend": "CPU", "numThread": threads, "precision": "high"},))
+    module = MNN.nn.load_module_from_file(str(path), [io["input"]["name"]], list(OUTPUT_NAMES), runtime_manager=manager)
+    shape = [1, *io["input"]["shape"]]
+
+    def finish(outs: list) -> list[np.ndarray]:
+        return [np.array(MNN.expr.convert(o, MNN.expr.NCHW).read(), dtype=np.float32) for o in outs]
+
+    return Runner(lambda square: MNN.expr.const(nchw_input(square, spec), shape, MNN.expr.NCHW),
+                  lambda x: module.forward([x]), finish)

@@ -35,3 +35,15 @@ def exported(tmp_path_factory, assets):
     root = tmp_path_factory.mktemp("export")
     folder, rows = export("all", DEFAULT_CHECKPOINT, None, root / "exports", app_root=root / "apps", log=print)
     return folder, rows, root / "apps"
+
+
+@pytest.fixture(scope="session")
+def shipped_onnx(tmp_path_factory) -> tuple[Path, Path]:
+    """(checkpoint, export folder holding facekit.onnx) of the shipped checkpoint: the source of the ONNX-based formats."""
+    from exporter.export import to_onnx
+    from exporter.paths import DEFAULT_CHECKPOINT
+
+    out = tmp_path_factory.mktemp("shipped-onnx")
+    assert to_onnx.main(["--checkpoint", str(DEFAULT_CHECKPOINT), "--onnx", str(out / "facekit.onnx"), "--out", str(out),
+                         "--precisions", "fp32"]) == 0
+    return DEFAULT_CHECKPOINT, out

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from exporter.commands.export import main as export_main
+from exporter.export.bundle import MANIFEST_SCHEMA
+from exporter.export.runners import RUNTIMES
 from exporter.export.formats import FORMATS, PRECISIONS, TARGETS, ExportOptionError, formats_for, precisions_for
 
 
@@ -25,8 +29,19 @@ def test_table_rows_are_consistent(fmt):
     assert fmt.converter.startswith("exporter.export.to_")
 
 
+def test_manifest_schema_lists_every_target_and_format():
+    schema = json.loads(MANIFEST_SCHEMA.read_text())
+    assert schema["properties"]["target"]["enum"] == list(TARGETS)
+    models = schema["properties"]["models"]["items"]["properties"]
+    assert set(models["format"]["enum"]) == set(FORMATS) and models["precision"]["enum"] == list(PRECISIONS)
+
+
+def test_every_runtime_has_a_host_runner():
+    assert {f.runtime for f in FORMATS.values()} - {None} <= set(RUNTIMES)
+
+
 def test_unknown_target_suggests_the_closest():
-    with pytest.raises(ExportOptionError, match=r"did you mean 'android'.*android, ios, ncnn, onnx, all"):
+    with pytest.raises(ExportOptionError, match=r"did you mean 'android'.*android, ios, mnn, ncnn, onnx, opencv, all"):
         formats_for("andriod")
 
 

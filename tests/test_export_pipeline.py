@@ -1,4 +1,4 @@
-"""End to end: export the shipped checkpoint to every format, verified in LiteRT, onnxruntime and ncnn.
+"""End to end: export the shipped checkpoint to every format, verified in LiteRT, onnxruntime, ncnn, OpenCV DNN and MNN.
 
 One export of TARGET=all with the built-in image set (what a fresh clone without datasets gets; about a minute)
 feeds every test here: the manifest against its schema and the files' sha256, the TFLite op census, the contract
@@ -34,7 +34,8 @@ def test_every_runnable_artifact_verified(exported):
     _, rows, _ = exported
     statuses = {(r.artifact.format, r.artifact.precision): r.status for r in rows}
     assert set(statuses) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8-dynamic"),
-                             ("tflite", "int8"), ("coreml", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16")}
+                             ("tflite", "int8"), ("coreml", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16"),
+                             ("opencv", "fp32"), ("mnn", "fp32"), ("mnn", "fp16"), ("mnn", "int8-dynamic")}
     assert FAILED not in statuses.values()
     assert statuses[("coreml", "fp16")] in (VERIFIED, NOT_VERIFIED)
     for row in rows:

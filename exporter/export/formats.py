@@ -28,7 +28,7 @@ class Format:
 
     def artifact_name(self, precision: str) -> str:
         """File (or package folder) name of one artifact."""
-        if self.name == "onnx":
+        if self.name in ("onnx", "opencv"):  # OpenCV DNN runs the ONNX file itself
             return "facekit.onnx"
         if self.name == "coreml":
             return "FaceKit.mlpackage"
@@ -48,9 +48,13 @@ FORMATS: dict[str, Format] = {
                "ML Program, iOS 16+, image input with the normalisation embedded; predicts on macOS only"),
         Format("ncnn", ("ncnn",), ".ncnn.param", ("fp32", "fp16"), "exporter.export.to_ncnn", "ncnn",
                "android_app/app/src/main/assets/ncnn", "pnnx from the ONNX file; fp16 storage variant"),
+        Format("opencv", ("opencv",), ".onnx", ("fp32",), "exporter.export.to_opencv", "opencv", None,
+               "the ONNX file itself, loaded by cv2.dnn.readNetFromONNX (OpenCV 4.10); outputs fetched by name"),
+        Format("mnn", ("mnn",), ".mnn", ("fp32", "fp16", "int8-dynamic"), "exporter.export.to_mnn", "mnn", None,
+               "MNN 3.6.1 converter from the ONNX file; fp16 weights; int8-dynamic: 8-bit weights, float activations"),
     )
 }
-TARGETS = ("android", "ios", "ncnn", "onnx", "all")
+TARGETS = ("android", "ios", "mnn", "ncnn", "onnx", "opencv", "all")
 
 
 class ExportOptionError(ValueError):
