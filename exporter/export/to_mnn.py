@@ -20,8 +20,13 @@ OPTIONS = {"fp32": [], "fp16": ["--fp16"], "int8-dynamic": ["--weightQuantBits",
 
 
 def run_mnnconvert(onnx_path: Path, target: Path, options: list[str]) -> str:
-    """Run MNN's converter in its own process; returns its output, raises with the output's tail on failure."""
-    command = [sys.executable, "-m", "MNN.tools.mnnconvert", "-f", "ONNX", "--modelFile", str(onnx_path),
+    """Run MNN's converter in its own process; returns its output, raises with the output's tail on failure.
+
+    It calls the compiled converter (`_tools.mnnconvert`) directly: the `MNN.tools.mnnconvert` wrapper sends usage
+    logs to Alibaba Cloud and runs `pip install aliyun-log-python-sdk` when that package is missing.
+    """
+    command = [sys.executable, "-c", "import sys, _tools; _tools.mnnconvert(sys.argv)",
+               "-f", "ONNX", "--modelFile", str(onnx_path),
                "--MNNModel", str(target), "--bizCode", "facekit", *options]
     result = subprocess.run(command, capture_output=True, text=True, errors="replace")
     output = result.stdout + result.stderr
