@@ -64,10 +64,6 @@ def test_finds_the_face_the_teacher_finds(detector, assets, name):
                                           ("biden.jpg", False)])
 def test_sample_photos_get_gender_and_adult_age_right_with_the_second_look(detector, assets, name, female):
     """In these photos the face covers 17-27% of the image side: the case the second look is for."""
-    mix = load_model(DEFAULT_CHECKPOINT)[1]["train"]["config"]["mix"]
-    if "framed_crop" not in mix:
-        pytest.skip("the shipped checkpoint predates the scale-robust recipe (no framed crops in its training mix); "
-                    "it passes once make train has retrained it (issue 11)")
     best = max(detector(read_rgb(assets[name])), key=lambda f: f.score)
     assert (best.female >= 0.5) == female, f"{name}: P(female) {best.female:.2f}"
     assert best.age > 35, f"{name}: age {best.age:.1f}"
