@@ -200,9 +200,9 @@ def check_reference(folder: Path, spec: ModelSpec = FACEKIT) -> list[str]:
 def _check_second_looks(folder: Path, index: dict, case: dict, faces: list[Face], decoder: Decoder,
                         spec: ModelSpec) -> list[str]:
     """Replay look_again on a case with the committed crop outputs standing in for the model."""
-    image = read_rgb(folder / case["source"])
+    image, look = read_rgb(folder / case["source"]), SecondLook(**index["second_look"])
     looks, problems = case["second_look"], []
-    planned = [(p.face_index, p.left, p.top, p.side) for p in plan_looks(faces, image.shape, SecondLook(**index["second_look"]))]
+    planned = [(p.face_index, p.left, p.top, p.side) for p in plan_looks(faces, image.shape, look)]
     if planned != [(e["face"], e["left"], e["top"], e["side"]) for e in looks]:
         return [f"it plans the looks {planned}, the contract has "
                 f"{[(e['face'], e['left'], e['top'], e['side']) for e in looks]}"]
@@ -219,7 +219,7 @@ def _check_second_looks(folder: Path, index: dict, case: dict, faces: list[Face]
             problems.append(f"face {entry['face']}: another face of the crop is chosen than {entry['chosen']}")
         return found
 
-    final, _ = look_again(image, faces, committed_model, decoder.config, SecondLook(**index["second_look"]))
+    final, _ = look_again(image, faces, committed_model, decoder.config, look)
     return problems + [f"after it: {p}" for p in compare_faces(final, case["faces_after_second_look"], scale=max(image.shape[:2]))]
 
 

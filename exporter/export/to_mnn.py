@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import onnxruntime as ort
 
-from exporter.export.artifacts import Artifact, converter_args, write_report
-from exporter.export.crosscheck import errors_vs_onnxruntime
+from exporter.export.artifacts import Artifact
+from exporter.export.crosscheck import convert_each, errors_vs_onnxruntime, nchw_io
 from exporter.export.formats import FORMATS
 from exporter.runner import mnn_runner
-from exporter.spec import OUTPUT_NAMES
 
 # int8-dynamic: weights stored in 8 bits and dequantised by MNN; activations stay float (no calibration).
 OPTIONS = {"fp32": [], "fp16": ["--fp16"], "int8-dynamic": ["--weightQuantBits", "8"]}
@@ -41,11 +39,7 @@ def convert(onnx_path: Path, out: Path, precision: str, session: ort.InferenceSe
     """Write facekit_<precision>.mnn, run it against onnxruntime and describe it."""
     target = out / FORMATS["mnn"].artifact_name(precision)
     run_mnnconvert(onnx_path, target, OPTIONS[precision])
-    inp = session.get_inputs()[0]
-    shapes = {o.name: o.shape[1:] for o in session.get_outputs()}
-    io = {"input": {"name": inp.name, "shape": inp.shape[1:], "layout": "NCHW", "dtype": "float32", "range": [-1, 1]},
-          "outputs": {n: {"shape": shapes[n], "dtype": "float32"} for n in OUTPUT_NAMES},
-          "converter_options": OPTIONS[precision]}
+    io = {**nchw_io(session), "converter_options": OPTIONS[precision]}
     checks = {"max_abs_error_vs_onnxruntime": errors_vs_onnxruntime(mnn_runner(target, io), session),
               "bytes": target.stat().st_size}
     return Artifact("mnn", precision, target.name, [target.name], io, checks)
@@ -53,16 +47,7 @@ def convert(onnx_path: Path, out: Path, precision: str, session: ort.InferenceSe
 
 def main(argv=None) -> int:
     """Write facekit_<precision>.mnn for each precision, and the report."""
-    args = converter_args(__doc__, argv)
-    unsupported = sorted(set(args.precisions) - set(OPTIONS))
-    if unsupported:
-        raise ValueError(f"mnn precisions are {', '.join(OPTIONS)}; got {', '.join(unsupported)}")
-    start = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    session = ort.InferenceSession(str(args.onnx), providers=["CPUExecutionProvider"])
-    artifacts = [convert(args.onnx, args.out, precision, session) for precision in args.precisions]
-    write_report(args.out, "mnn", artifacts, time.time() - start)
-    return 0
+    return convert_each(__doc__, "mnn", tuple(OPTIONS), convert, argv)
 
 
 if __name__ == "__main__":

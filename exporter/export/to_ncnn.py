@@ -6,14 +6,14 @@ import importlib.util
 import shutil
 import subprocess
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from exporter.export.artifacts import Artifact, converter_args, write_report
+from exporter.export.artifacts import Artifact
+from exporter.export.crosscheck import convert_each
 from exporter.export.formats import FORMATS
 from exporter.ncnn_net import NcnnRunner
 from exporter.runner import nchw_input
@@ -104,16 +104,7 @@ def convert(onnx_path: Path, out: Path, precision: str, session: ort.InferenceSe
 
 def main(argv=None) -> int:
     """Write facekit_<precision>.ncnn.param/.bin for each precision, and the report."""
-    args = converter_args(__doc__, argv)
-    unsupported = sorted(set(args.precisions) - set(PRECISIONS))
-    if unsupported:
-        raise ValueError(f"ncnn precisions are {', '.join(PRECISIONS)}; got {', '.join(unsupported)}")
-    start = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    session = ort.InferenceSession(str(args.onnx), providers=["CPUExecutionProvider"])
-    artifacts = [convert(args.onnx, args.out, precision, session) for precision in args.precisions]
-    write_report(args.out, "ncnn", artifacts, time.time() - start)
-    return 0
+    return convert_each(__doc__, "ncnn", PRECISIONS, convert, argv)
 
 
 if __name__ == "__main__":
