@@ -42,7 +42,8 @@ def second_look_cost(detector: Detector, clips: list[Path], max_frames: int | No
     with_look = Detector(detector.runner, detector.spec, detector.decoder.config, second_look=look)
     rows = []
     for clip in clips:
-        first_ms, second_ms, faces, extra, frames = [], [], 0, 0, 0
+        first_ms, second_ms, faces, extra, frames, tracked = [], [], 0, 0, 0, 0
+        scheduler = tracking_scheduler(with_look)
         for _, frame in iter_frames(clip, max_frames=max_frames):
             t0 = time.perf_counter()
             with_look.first_look(frame)
@@ -52,18 +53,18 @@ def second_look_cost(detector: Detector, clips: list[Path], max_frames: int | No
             first_ms.append(1000 * (t1 - t0))
             second_ms.append(1000 * (t2 - t1))
             faces, extra, frames = faces + len(found), extra + runs, frames + 1
+            tracked += len(scheduler.step(frame).looked)
         if frames:
             rows.append(SecondLookCost(clip.name, frames, faces / frames, extra / frames, float(np.mean(first_ms)),
-                                       float(np.mean(second_ms)), tracked_looks(with_look, clip, max_frames) / frames))
+                                       float(np.mean(second_ms)), tracked / frames))
     return rows
 
 
-def tracked_looks(detector: Detector, clip: Path, max_frames: int | None) -> int:
-    """Second looks the shipped reuse policy takes on a clip (it looks at small tracks when new or due)."""
+def tracking_scheduler(detector: Detector) -> FrameReuseScheduler:
+    """The shipped reuse policy with the detector's second look (it looks at small tracks when new or due)."""
     look = detector.second_look or SecondLook()
-    scheduler = FrameReuseScheduler(detector.first_look, ReuseConfig(), look,
-                                    lambda frame, face: look_at(frame, face, detector.first_look, detector.decoder.config, look))
-    return sum(len(scheduler.step(frame).looked) for _, frame in iter_frames(clip, max_frames=max_frames))
+    return FrameReuseScheduler(detector.first_look, ReuseConfig(), look,
+                               lambda frame, face: look_at(frame, face, detector.first_look, detector.decoder.config, look))
 
 
 def second_look_gain(detector: Detector, records: list[UtkRecord], canvases: tuple[int, ...] = CANVASES) -> dict:
