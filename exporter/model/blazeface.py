@@ -26,6 +26,11 @@ from torch import nn
 from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, anchor_scales
 
 
+# (out channels, stride) of BlazeFace's front model, before the width multiplier.
+STAGE_16 = [(24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56, 1), (64, 1), (72, 1), (80, 1), (88, 1)]
+STAGE_8 = [(96, 2), (96, 1), (96, 1), (96, 1), (96, 1)]
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture knobs: width multiplies every channel count; attr_channels sizes the age/gender branch."""
@@ -36,9 +41,16 @@ class ModelConfig:
     anchors_16: int = 2  # anchors per cell of the 16x16 map
     anchors_8: int = 6  # anchors per cell of the 8x8 map
     depthwise_kernel: int = 3  # 3x3 as in MediaPipe's BlazeFace (5x5 measured 1.4x slower on XNNPACK)
+    channels: tuple[int, ...] = ()  # out channels of the stem and each block (pruned or searched); () = from width
+    ranks: tuple[int, ...] = ()  # rank of each block's 1x1 conv (low-rank factorised); 0 or () = full rank
 
     def __post_init__(self) -> None:
         """Refuse values no FaceKit model can have (types, ranges, and the anchor layout the decoder uses)."""
+        for name in ("channels", "ranks"):  # a checkpoint stores them as lists
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or not all(type(v) is int for v in value):
+                raise ValueError(f"model_config.{name} must be a list of whole numbers, got {value!r}")
+            object.__setattr__(self, name, tuple(value))
         for name, kind in (("width", (int, float)), ("attr_channels", int), ("input_size", int), ("anchors_16", int),
                            ("anchors_8", int), ("depthwise_kernel", int)):
             value = getattr(self, name)
@@ -54,6 +66,23 @@ class ModelConfig:
         if (self.input_size, self.anchors_16, self.anchors_8) != layout:
             raise ValueError(f"model_config (input_size, anchors_16, anchors_8) must be {layout}, the anchor layout "
                              f"FaceKit decodes; got ({self.input_size}, {self.anchors_16}, {self.anchors_8})")
+        blocks = len(STAGE_16) + len(STAGE_8)
+        if self.channels and (len(self.channels) != blocks + 1 or min(self.channels) < 1
+                              or list(self.channels) != sorted(self.channels)):
+            raise ValueError(f"model_config.channels must be {blocks + 1} positive counts (stem, then each block) that "
+                             f"never decrease (a BlazeBlock cannot shrink its input), got {list(self.channels)}")
+        if self.ranks and (len(self.ranks) != blocks or min(self.ranks) < 0):
+            raise ValueError(f"model_config.ranks must be {blocks} counts of at least 0 (0: full rank), got {list(self.ranks)}")
+
+    def block_channels(self) -> tuple[int, ...]:
+        """Out channels of the stem and of every block, in order."""
+        if self.channels:
+            return self.channels
+        return tuple(_ch(c, self.width) for c in [24] + [out for out, _ in STAGE_16 + STAGE_8])
+
+    def block_rank(self, index: int) -> int:
+        """Rank of block `index`'s 1x1 conv (0: full)."""
+        return self.ranks[index] if self.ranks else 0
 
 
 def _ch(channels: int, width: float) -> int:
@@ -78,24 +107,36 @@ class SameConv2d(nn.Conv2d):
         return super().forward(F.pad(x, self.same))
 
 
-def _fold(conv: nn.Conv2d, norm: nn.Module) -> nn.Conv2d:
-    """The convolution with an eval-mode BatchNorm after it merged into its weights (Identity passes through)."""
+def _fold(conv: nn.Module, norm: nn.Module) -> nn.Module:
+    """The convolution with an eval-mode BatchNorm after it merged into its weights (Identity passes through).
+
+    A low-rank pair (Sequential of two 1x1 convs) takes the BatchNorm into its second conv.
+    """
     if isinstance(norm, nn.Identity):
         return conv
+    if isinstance(conv, nn.Sequential):
+        return nn.Sequential(conv[0], torch.nn.utils.fusion.fuse_conv_bn_eval(conv[1], norm))
     return torch.nn.utils.fusion.fuse_conv_bn_eval(conv, norm)
+
+
+def pointwise_conv(in_ch: int, out_ch: int, rank: int = 0) -> nn.Module:
+    """A 1x1 conv, or with 0 < rank < min(in, out) its low-rank factorisation: in -> rank (no bias) -> out."""
+    if 0 < rank < min(in_ch, out_ch):
+        return nn.Sequential(nn.Conv2d(in_ch, rank, 1, bias=False), nn.Conv2d(rank, out_ch, 1))
+    return nn.Conv2d(in_ch, out_ch, 1)
 
 
 class BlazeBlock(nn.Module):
     """3x3 depthwise conv + 1x1 conv (+ BatchNorm), with a max-pooled, zero-channel-padded residual; then ReLU."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3):
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3, rank: int = 0):
         super().__init__()
         self.stride = stride
         self.extra_channels = out_ch - in_ch
         if self.extra_channels < 0:
             raise ValueError("BlazeBlock cannot shrink channels")
         self.depthwise = SameConv2d(in_ch, in_ch, kernel, stride=stride, groups=in_ch)
-        self.pointwise = nn.Conv2d(in_ch, out_ch, 1)
+        self.pointwise = pointwise_conv(in_ch, out_ch, rank)
         self.norm: nn.Module = nn.BatchNorm2d(out_ch)
         self.pool = nn.MaxPool2d(2, 2) if stride == 2 else nn.Identity()
 
@@ -111,16 +152,12 @@ class BlazeBlock(nn.Module):
         return F.relu(h + skip)
 
 
-# (out channels, stride) of BlazeFace's front model, before the width multiplier.
-STAGE_16 = [(24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56, 1), (64, 1), (72, 1), (80, 1), (88, 1)]
-STAGE_8 = [(96, 2), (96, 1), (96, 1), (96, 1), (96, 1)]
-
-
-def _stage(in_ch: int, plan: list[tuple[int, int]], width: float, kernel: int) -> tuple[nn.Sequential, int]:
+def _stage(in_ch: int, plan: list[tuple[int, int]], config: ModelConfig, first: int) -> tuple[nn.Sequential, int]:
+    """The blocks of one stage; block i of the model is `first + i` in config.block_channels()[1:]."""
     blocks = []
-    for out, stride in plan:
-        out = _ch(out, width)
-        blocks.append(BlazeBlock(in_ch, out, stride, kernel))
+    for i, (_, stride) in enumerate(plan):
+        out = config.block_channels()[1 + first + i]
+        blocks.append(BlazeBlock(in_ch, out, stride, config.depthwise_kernel, config.block_rank(first + i)))
         in_ch = out
     return nn.Sequential(*blocks), in_ch
 
@@ -157,11 +194,11 @@ class FaceKitNet(nn.Module):
     def __init__(self, config: ModelConfig = ModelConfig()):
         super().__init__()
         self.config = config
-        c0 = _ch(24, config.width)
+        c0 = config.block_channels()[0]
         k = config.depthwise_kernel
         self.stem = nn.Sequential(SameConv2d(3, c0, 5, stride=2), nn.BatchNorm2d(c0), nn.ReLU())
-        self.stage16, ch16 = _stage(c0, STAGE_16, config.width, k)
-        self.stage8, ch8 = _stage(ch16, STAGE_8, config.width, k)
+        self.stage16, ch16 = _stage(c0, STAGE_16, config, 0)
+        self.stage8, ch8 = _stage(ch16, STAGE_8, config, len(STAGE_16))
         a16, a8 = config.anchors_16, config.anchors_8
         self.score16 = nn.Conv2d(ch16, a16, 1)
         self.score8 = nn.Conv2d(ch8, a8, 1)

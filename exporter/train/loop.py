@@ -17,6 +17,7 @@ from exporter.data.splits import evenly
 from exporter.detector import Detector
 from exporter.eval.scores import score_scenes, score_utkface
 from exporter.jsonio import write_json
+from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
@@ -25,7 +26,7 @@ from exporter.spec import FACEKIT
 from exporter.pseudo_labels import PseudoLabelCache
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 from exporter.train.config import TrainConfig
-from exporter.train.loss import TargetBatch, multitask_loss
+from exporter.train.loss import TargetBatch, multitask_loss, output_distillation
 from exporter.data.layout import DatasetLayoutError, load_splits
 from exporter.train.pools import negative_images, scene_sources, utk_sources, video_sources
 from exporter.train.samples import SamplePools, draw_sample
@@ -67,11 +68,17 @@ def validation_score(metrics: dict[str, float]) -> float:
 
 
 class Trainer:
-    """Holds the model, data pools and optimiser of one run."""
+    """Holds the model, data pools and optimiser of one run.
 
-    def __init__(self, config: TrainConfig, log=print):
+    By default it trains a fresh model of config.variant. Compression fine-tuning passes the compressed `model`,
+    the uncompressed `teacher` whose outputs it should match, and `extra` facts saved into every checkpoint.
+    """
+
+    def __init__(self, config: TrainConfig, log=print, model: FaceKitNet | None = None,
+                 teacher: FaceKitNet | None = None, extra: dict | None = None):
         self.config = config
         self.log = log
+        self.extra = extra or {}
         rng = np.random.default_rng(config.seed)
         torch.manual_seed(config.seed)
         self.rng = rng
@@ -79,9 +86,10 @@ class Trainer:
         self.scales = anchor_scales(FRONT_ANCHORS)
         self.nominal = anchor_boxes(self.anchors, self.scales)
         self.device = resolve_device(config.device)
-        self.model = build_model(config.variant)
+        self.model = model if model is not None else build_model(config.variant)
         self.log(f"model {config.variant}: {summarize(self.model)}; training on {self.device}")
         self.model.to(self.device, memory_format=torch.channels_last)  # about 2x faster convolutions on the CPU
+        self.teacher_model = teacher.eval().to(self.device, memory_format=torch.channels_last) if teacher else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.step = 0
         self.best_score = -math.inf
@@ -161,6 +169,12 @@ class Trainer:
         outputs = self.model(x)
         scales = torch.tensor(self.scales, device=self.device)
         loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, self.config.loss)
+        if self.teacher_model is not None:
+            with torch.no_grad():
+                reference = self.teacher_model(x)
+            match = output_distillation(outputs, reference, scales, self.model.config.input_size, self.config.loss)
+            loss = loss + self.config.loss.outputs * match
+            parts |= {"outputs": match.item(), "total": loss.item()}
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
@@ -199,7 +213,8 @@ class Trainer:
                 "data": self.data_summary,
                 "device": str(self.device),
                 "host": host_description(self.device),
-            }
+            },
+            **self.extra,
         }
 
     def save(self, path: Path, metrics: dict | None, with_state: bool) -> None:

@@ -18,6 +18,7 @@ class LossWeights:
     age: float = 4.0
     gender: float = 1.0
     distill: float = 2.0
+    outputs: float = 1.0  # output distillation from an uncompressed model (compression fine-tuning only)
     negatives_per_positive: int = 3
     min_negatives: int = 16
     variance: float = 0.1  # regression errors are measured in units of 0.1 x the anchor's nominal side
@@ -108,3 +109,30 @@ def multitask_loss(
         "total": total.item(),
     }
     return total, parts
+
+
+def output_distillation(student: tuple[torch.Tensor, ...], teacher: tuple[torch.Tensor, ...], anchor_scales: torch.Tensor,
+                        input_size: int, w: LossWeights = LossWeights()) -> torch.Tensor:
+    """How far a compressed model's outputs are from its uncompressed teacher's, on every anchor.
+
+    Face scores: KL divergence from the teacher's probabilities, summed over anchors, averaged over images. Boxes,
+    keypoints, age and gender: only where the teacher sees a face (probability above 0.5), weighted by it. Zero
+    when the outputs are equal.
+    """
+    s_reg, s_score, s_age, s_gender = (o.float() for o in student)
+    t_reg, t_score, t_age, t_gender = (o.detach().float() for o in teacher)
+    t_face = torch.sigmoid(t_score[..., 0])
+    score = _binary_kl(s_score[..., 0], t_face).sum(1).mean()
+    weight = t_face * (t_face > 0.5)
+    norm = weight.sum().clamp(min=1.0)
+    unit = (input_size * anchor_scales * w.variance)[None, :, None]
+    regress = (_smooth_l1((s_reg - t_reg) / unit).sum(-1) * weight).sum() / norm
+    age = (torch.abs(s_age - t_age)[..., 0] * weight).sum() / norm
+    gender = (_binary_kl(s_gender[..., 0], torch.sigmoid(t_gender[..., 0])) * weight).sum() / norm
+    return score + regress + w.age * age + w.gender * gender
+
+
+def _binary_kl(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """KL(target || sigmoid(logits)) of Bernoulli distributions, element-wise."""
+    t = target.clamp(1e-6, 1 - 1e-6)
+    return F.binary_cross_entropy_with_logits(logits, t, reduction="none") + t * t.log() + (1 - t) * (1 - t).log()

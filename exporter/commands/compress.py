@@ -1,0 +1,76 @@
+"""`facekit compress`: prune, factorise or palettize a checkpoint, fine-tune it, and write an exportable checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from exporter.atomic import check_writable_folder
+from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from exporter.compress.methods import METHODS, variant_name
+from exporter.data.layout import DatasetLayoutError
+from exporter.export.bundle import sha256_of
+from exporter.model.summary import summarize
+from exporter.paths import DEFAULT_CHECKPOINT, data_root
+from exporter.train.config import TrainConfig
+from exporter.train.loop import Trainer
+
+FINE_TUNE_STEPS = 600  # about 12 min on 2 CPU cores with the validation passes
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options of `facekit compress`."""
+    p = argparse.ArgumentParser(prog="facekit compress", description=__doc__)
+    p.add_argument("--method", required=True, choices=list(METHODS),
+                   help="; ".join(f"{m.name}: --amount is the {m.amount_means}" for m in METHODS.values()))
+    p.add_argument("--amount", type=float, required=True, help="how much to compress (its meaning depends on --method)")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="the model to compress (default: the shipped one)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/compress/METHOD-AMOUNT)")
+    p.add_argument("--data", type=Path, default=None, help="datasets folder for fine-tuning (default: $FACEKIT_DATA or ../shared/datasets)")
+    p.add_argument("--steps", type=int, default=FINE_TUNE_STEPS, help="fine-tuning steps (methods that fine-tune)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--val-every", type=int, default=200)
+    p.add_argument("--utk-limit", type=int, default=None, help="use at most N UTKFace training crops (smoke runs)")
+    p.add_argument("--scene-limit", type=int, default=None, help="use at most N scene photos (smoke runs)")
+    p.add_argument("--val-utk", type=int, default=400, help="UTKFace select crops scored at each validation")
+    p.add_argument("--resume", action="store_true", help="continue fine-tuning from OUT/last.pt")
+    return p.parse_args(argv)
+
+
+def compress(args: argparse.Namespace) -> Path:
+    """Run one method; returns the checkpoint to export."""
+    method = METHODS[args.method]
+    out = args.out or Path("runs/compress") / variant_name(method.name, args.amount)
+    check_writable_folder(out, "--out")
+    base, payload = load_model(args.checkpoint)
+    compressed = method.apply(base, args.amount)
+    print(f"{variant_name(method.name, args.amount)}: {summarize(base)} -> {summarize(compressed)}")
+    facts = {"compress": {"method": method.name, "amount": args.amount, "base_checkpoint": str(args.checkpoint),
+                          "base_sha256": sha256_of(args.checkpoint), "fine_tune_steps": args.steps if method.fine_tune else 0}}
+    best = out / "best.pt"
+    if not method.fine_tune:
+        out.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(best, compressed, {"train": payload.get("train"), **facts})
+        return best
+    if args.resume and (out / "last.pt").exists():
+        read_checkpoint(out / "last.pt")  # a bad file fails now, not after the data is loaded
+    config = TrainConfig(data_root=args.data or data_root(), out_dir=out, steps=args.steps, batch_size=args.batch_size,
+                         lr=args.lr, warmup_steps=min(20, args.steps), val_every=args.val_every,
+                         utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk)
+    Trainer(config, model=compressed, teacher=base, extra=facts).run(resume=args.resume)
+    return best
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Compress; exit 1 with a clear message on bad options, checkpoints or data."""
+    args = parse_args(argv)
+    try:
+        best = compress(args)
+    except (DatasetLayoutError, ValueError, CheckpointError, OSError) as error:
+        print(f"facekit compress: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {best}; export and verify it with: make export CHECKPOINT={best}")
+    return 0

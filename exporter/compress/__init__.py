@@ -1,0 +1,1 @@
+"""Compression of a trained FaceKit model: each method in its own module, all writing ordinary checkpoints."""

@@ -1,0 +1,38 @@
+"""The table of compression methods: `facekit compress`, `make compress` and the Pareto report read it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from exporter.compress.lowrank import factorise
+from exporter.compress.palettize import palettize
+from exporter.compress.prune import prune_channels
+from exporter.model.blazeface import FaceKitNet
+
+
+@dataclass(frozen=True)
+class Method:
+    """One compression method: how it changes a model and whether it is fine-tuned afterwards."""
+
+    name: str
+    apply: Callable[[FaceKitNet, float], FaceKitNet]
+    amount_means: str  # what --amount is for this method
+    fine_tune: bool  # fine-tuned with output distillation from the uncompressed model
+    recipes: tuple[float, ...]  # the amounts `make compress` runs
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method("prune", prune_channels, "share of the backbone's channels removed (0-1)", True, (0.25, 0.5)),
+        Method("lowrank", factorise, "rank of each factorised 1x1 conv as a share of full rank (0-1)", True,
+               (0.25, 0.375)),
+        Method("palettize", lambda model, bits: palettize(model, int(bits)), "bits per weight (1-8)", False, (4, 6)),
+    )
+}
+
+
+def variant_name(method: str, amount: float) -> str:
+    """Folder and report name of one compressed variant, e.g. prune-0.25."""
+    return f"{method}-{amount:g}"
