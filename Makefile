@@ -19,7 +19,7 @@ DEMO_ADDRESS ?= localhost
 DEMO_PORT ?= 8501
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup assets browser test android-check export bench train eval detect demo clean-venv
+.PHONY: help setup assets browser test android-check export bench train eval detect demo clean-venv compress pareto
 
 help:
 	@echo "make export TARGET=android set up, convert, verify and package (android, ios, mnn, ncnn, onnx, opencv, all)"
@@ -27,6 +27,8 @@ help:
 	@echo "make android-check         compile android_app/, run its core tests on the goldens, build and check a debug APK"
 	@echo "make bench [BENCH_ARGS=--quick]  latency vs MediaPipe, accuracy per variant, frame reuse (report in runs/bench)"
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
+	@echo "make compress [DATA=dir]   prune, factorise and palettize the shipped checkpoint (runs/compress/*; about an hour)"
+	@echo "make pareto [DATA=dir]     export, time and score every compressed variant beside the shipped one (runs/pareto)"
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
 	@echo "make detect IMAGES='a.jpg b.mp4'   faces, age and gender with the shipped checkpoint"
 	@echo "make demo [DEMO_PORT=8501]  the Streamlit preview of the exported models on http://localhost:8501"
@@ -70,6 +72,13 @@ bench: assets
 train: assets
 	$(FACEKIT) train --data $(DATA) --out runs/train --ship $(SHIPPED)
 	$(FACEKIT) eval --data $(DATA) --checkpoint $(SHIPPED) --card exporter/weights
+
+# The recipes of exporter/compress/methods.py, one after another; each resumes where it stopped.
+compress: assets
+	$(FACEKIT) compress --recipes --checkpoint $(CHECKPOINT) --data $(DATA)
+
+pareto: assets
+	$(FACEKIT) bench --pareto --data $(DATA) --checkpoint $(CHECKPOINT)
 
 eval: assets
 	$(FACEKIT) eval --data $(DATA) --checkpoint $(SHIPPED)

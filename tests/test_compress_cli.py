@@ -60,6 +60,12 @@ def test_bad_options_are_explained_and_write_nothing(capsys, tmp_path, tiny_chec
     assert not out.exists() or snapshot(out) == {}
 
 
+@pytest.mark.parametrize("argv", [["--method", "prune"], ["--amount", "0.5"], ["--recipes", "--method", "prune"], []])
+def test_method_and_amount_go_together_or_recipes_alone(capsys, argv):
+    result = run(capsys, "compress", *argv)
+    assert result.code == 2 and "--method and --amount, or --recipes alone" in result.err
+
+
 def test_missing_checkpoint_is_explained(capsys, tmp_path):
     result = run(capsys, "compress", "--method", "lowrank", "--amount", 0.25, "--checkpoint", tmp_path / "none.pt",
                  "--out", tmp_path / "out")

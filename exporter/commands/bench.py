@@ -56,7 +56,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="a phone benchmark report (JSON from a sample app) to check and show beside the host report in --out")
     p.add_argument("--adb", action="store_true",
                    help="run the Android app's benchmark mode on the phone adb sees, pull its report and import it")
-    return p.parse_args(argv)
+    p.add_argument("--pareto", action="store_true",
+                   help="the compression report instead: the shipped checkpoint and every runs/compress/*/best.pt "
+                        "(or --variants) exported, timed against MediaPipe and scored (report in runs/pareto)")
+    p.add_argument("--variants", type=Path, nargs="+", default=None, metavar="CHECKPOINT",
+                   help="with --pareto: compare these checkpoints with the shipped one")
+    p.add_argument("--utk-limit", type=int, default=None, help="with --pareto: UTKFace report crops scored (default all)")
+    args = p.parse_args(argv)
+    args.default_out = DEFAULT_REPORT
+    return args
 
 
 def _adb(adb: str, *args: str) -> subprocess.CompletedProcess:
@@ -148,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench_on_phone(args.out)
     if args.phone_report is not None:
         return import_phone_report(args.phone_report, args.out)
+    if args.pareto:
+        from exporter.commands.pareto import pareto
+
+        return pareto(args)
     settings = MODES["quick" if args.quick else "default"]
     overrides = {k: v for k, v in (("runs", args.runs), ("max_frames", args.max_frames)) if v is not None}
     if args.threads:

@@ -23,9 +23,12 @@ FINE_TUNE_STEPS = 600  # about 12 min on 2 CPU cores with the validation passes
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Options of `facekit compress`."""
     p = argparse.ArgumentParser(prog="facekit compress", description=__doc__)
-    p.add_argument("--method", required=True, choices=list(METHODS),
+    p.add_argument("--method", choices=list(METHODS),
                    help="; ".join(f"{m.name}: --amount is the {m.amount_means}" for m in METHODS.values()))
-    p.add_argument("--amount", type=float, required=True, help="how much to compress (its meaning depends on --method)")
+    p.add_argument("--amount", type=float, help="how much to compress (its meaning depends on --method)")
+    p.add_argument("--recipes", action="store_true",
+                   help="run every method at the amounts of its recipes (" + ", ".join(
+                       variant_name(m.name, a) for m in METHODS.values() for a in m.recipes) + "), resuming each")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="the model to compress (default: the shipped one)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/compress/METHOD-AMOUNT)")
     p.add_argument("--data", type=Path, default=None, help="datasets folder for fine-tuning (default: $FACEKIT_DATA or ../shared/datasets)")
@@ -67,10 +70,19 @@ def compress(args: argparse.Namespace) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Compress; exit 1 with a clear message on bad options, checkpoints or data."""
     args = parse_args(argv)
-    try:
-        best = compress(args)
-    except (DatasetLayoutError, ValueError, CheckpointError, OSError) as error:
-        print(f"facekit compress: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {best}; export and verify it with: make export CHECKPOINT={best}")
+    if args.recipes == (args.method is not None or args.amount is not None) or (args.method is None) != (args.amount is None):
+        print("facekit compress: give --method and --amount, or --recipes alone", file=sys.stderr)
+        return 2
+    runs = [(args.method, args.amount)]
+    if args.recipes:
+        runs = [(m.name, a) for m in METHODS.values() for a in m.recipes]
+    for method, amount in runs:
+        one = argparse.Namespace(**{**vars(args), "method": method, "amount": amount,
+                                    "resume": args.resume or args.recipes, "out": None if args.recipes else args.out})
+        try:
+            best = compress(one)
+        except (DatasetLayoutError, ValueError, CheckpointError, OSError) as error:
+            print(f"facekit compress: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote {best}; export and verify it with: make export CHECKPOINT={best}")
     return 0

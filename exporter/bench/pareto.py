@@ -1,0 +1,154 @@
+"""The compression report: every variant exported, timed in LiteRT against MediaPipe and scored on the same sets.
+
+A variant is the shipped checkpoint or one written by `facekit compress` (runs/compress/NAME/best.pt). Each is
+exported like any other checkpoint (fp16 and full-int8 TFLite, verified), its full-int8 file timed at one thread
+in the same run as MediaPipe's, and scored on the report split (age MAE, gender accuracy, detection AP).
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from exporter.bench.accuracy import AccuracySets, score_backends
+from exporter.bench.latency import MEDIAPIPE, Backend, exported_backends, mediapipe_backend, time_backends
+from exporter.bench.suite import LATENCY_PHOTO, checkpoint_matches
+from exporter.assets import asset_path
+from exporter.checkpoint import load_model, read_checkpoint
+from exporter.export.bundle import load_bundle, sha256_of
+from exporter.export.pipeline import export
+from exporter.image_io import read_rgb
+from exporter.model.summary import summarize
+
+PARETO_PRECISIONS = ["fp16", "int8"]
+SHIPPED = "shipped"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model to compare: a name for the report and its checkpoint."""
+
+    name: str
+    checkpoint: Path
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far a compressed variant may fall behind the shipped model and still count."""
+
+    ap_points: float = 0.01  # detection AP (unmasked scene faces), absolute
+    age_years: float = 0.3
+
+
+LATENCY_TARGET = 0.6  # a variant at most 0.6x MediaPipe's inference time (1 thread) within Bounds()
+SIZE_TARGET_BYTES = 100 * 1024  # a variant whose full-int8 TFLite is at most 100 KB within Bounds() doubled
+
+
+def find_variants(shipped: Path, compress_root: Path) -> list[Variant]:
+    """The shipped checkpoint, then every compressed run's best checkpoint (sorted by name)."""
+    found = [Variant(SHIPPED, Path(shipped))]
+    if compress_root.is_dir():
+        found += [Variant(p.parent.name, p) for p in sorted(compress_root.glob("*/best.pt"))]
+    return found
+
+
+def describe(variant: Variant) -> dict:
+    """Method, amount, parameters and MACs of a variant's model."""
+    model, payload = load_model(variant.checkpoint)
+    facts = payload.get("compress") or {"method": "none", "amount": None}
+    summary = summarize(model)
+    return {"variant": variant.name, "method": facts["method"], "amount": facts["amount"],
+            "parameters": summary.parameters, "macs": summary.macs}
+
+
+def gzip_size(path: Path) -> int:
+    """Bytes of the file once gzip-compressed (what an app store download of it costs; palettes shrink here)."""
+    return len(gzip.compress(Path(path).read_bytes(), compresslevel=9))
+
+
+def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> tuple[dict[str, Backend], dict]:
+    """Export the variant's fp16 and full-int8 TFLite (verified; kept from an earlier run of the same checkpoint);
+    their 1-thread backends and file sizes by precision."""
+    folder = out_root / variant.name / "android"
+    if not checkpoint_matches(folder, variant.checkpoint):
+        folder, _ = export("android", variant.checkpoint, data_root, out_root / variant.name, PARETO_PRECISIONS,
+                           app_root=None, log=lambda *_: None)
+    tflite = [a for a in load_bundle(folder)[1] if a.format == "tflite"]
+    backends = {b.precision: Backend(f"{variant.name}/{b.key}", b.format, b.precision, b.runtime, b.threads,
+                                     b.size_bytes, b.make_runner) for b in exported_backends(folder, tflite, threads=1)}
+    sizes = {f"{a.precision}_bytes": (folder / a.path).stat().st_size for a in tflite}
+    sizes |= {f"{a.precision}_gzip_bytes": gzip_size(folder / a.path) for a in tflite}
+    return backends, sizes
+
+
+def pareto_front(rows: list[dict], cost: str, error: str) -> list[str]:
+    """Names of the rows no other row beats on both cost and error (lower is better for both)."""
+    front = []
+    for r in rows:
+        beaten = any(o[cost] <= r[cost] and o[error] <= r[error] and (o[cost], o[error]) != (r[cost], r[error])
+                     for o in rows)
+        if not beaten:
+            front.append(r["variant"])
+    return front
+
+
+def check_targets(rows: list[dict], bounds: Bounds = Bounds()) -> list[dict]:
+    """The issue's two compression targets, each with the best variant found (or none) and why."""
+    shipped = next(r for r in rows if r["variant"] == SHIPPED)
+
+    def within(r: dict, scale: float) -> bool:
+        return (r["ap_unmasked"] >= shipped["ap_unmasked"] - scale * bounds.ap_points
+                and r["age_mae"] <= shipped["age_mae"] + scale * bounds.age_years)
+
+    fast = [r for r in rows if r["ratio_to_mediapipe"] <= LATENCY_TARGET and within(r, 1)]
+    small = [r for r in rows if r["int8_bytes"] <= SIZE_TARGET_BYTES and within(r, 2)]
+    fastest = min(rows, key=lambda r: r["ratio_to_mediapipe"])
+    smallest = min(rows, key=lambda r: r["int8_bytes"])
+    return [
+        {"target": f"int8 at most {LATENCY_TARGET}x MediaPipe, AP within {bounds.ap_points:g}, age MAE within "
+                   f"{bounds.age_years:g} y", "met": bool(fast),
+         "variant": min(fast, key=lambda r: r["ratio_to_mediapipe"])["variant"] if fast else None,
+         "closest": {"variant": fastest["variant"], "ratio_to_mediapipe": fastest["ratio_to_mediapipe"]}},
+        {"target": f"int8 file at most {SIZE_TARGET_BYTES // 1024} KB, AP within {2 * bounds.ap_points:g}, age MAE "
+                   f"within {2 * bounds.age_years:g} y", "met": bool(small),
+         "variant": min(small, key=lambda r: r["int8_bytes"])["variant"] if small else None,
+         "closest": {"variant": smallest["variant"], "int8_bytes": smallest["int8_bytes"]}},
+    ]
+
+
+def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: AccuracySets, runs: int,
+               log=print) -> dict:
+    """Export, time and score every variant; the report's rows, fronts and targets."""
+    rows, backends, int8 = [], [], {}
+    shipped_sha = sha256_of(variants[0].checkpoint)
+    for variant in tqdm(variants, desc="export", unit="variant"):
+        by_precision, sizes = export_variant(variant, out_root, data_root)
+        backends += by_precision.values()
+        int8[variant.name] = by_precision["int8"]
+        base = (read_checkpoint(variant.checkpoint).get("compress") or {}).get("base_sha256", shipped_sha)
+        rows.append(describe(variant) | sizes | {"from_shipped": base == shipped_sha})
+    log(f"timing {len(backends)} files and MediaPipe at 1 thread...")
+    latency = {r["backend"]: r for r in time_backends(backends + [mediapipe_backend(1)], _latency_image(), runs,
+                                                      warmup=max(5, runs // 10))}
+    log(f"scoring {len(int8)} full-int8 files on the report split...")
+    scores = {r["backend"]: r for r in score_backends(list(int8.values()), data_root, sets)}
+    for row in rows:
+        key = int8[row["variant"]].key
+        row |= {"infer_ms": latency[key]["infer_ms"]["median"], "ratio_to_mediapipe": latency[key]["ratio_to_mediapipe"],
+                "fp16_ratio_to_mediapipe": latency[f"{row['variant']}/tflite-fp16"]["ratio_to_mediapipe"],
+                **{k: scores[key][k] for k in ("age_mae", "gender_accuracy", "ap_unmasked", "ap_dlib") if k in scores[key]}}
+    return {"mediapipe_infer_ms": latency[MEDIAPIPE]["infer_ms"]["median"], "runs": runs,
+            "utkface_crops": next(iter(scores.values()))["utkface_crops"],
+            "scene_images": next(iter(scores.values()))["scene_images"], "variants": rows,
+            "front_age": pareto_front(rows, "ratio_to_mediapipe", "age_mae"),
+            "front_ap": pareto_front([r | {"ap_loss": -r["ap_unmasked"]} for r in rows], "ratio_to_mediapipe", "ap_loss"),
+            "targets": check_targets(rows)}
+
+
+def _latency_image() -> np.ndarray:
+    """The bench's latency photo."""
+    return read_rgb(asset_path(LATENCY_PHOTO))

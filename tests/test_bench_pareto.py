@@ -1,0 +1,68 @@
+"""The compression report's logic: Pareto fronts, the two targets, and the files it writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exporter.bench.pareto import SHIPPED, check_targets, find_variants, pareto_front
+from exporter.bench.pareto_report import render_markdown, write_pareto
+
+
+def _row(name: str, ratio: float, age: float, ap: float, size: int, method: str = "prune") -> dict:
+    return {"variant": name, "method": method, "amount": 0.5, "parameters": 50_000, "macs": 10_000_000,
+            "int8_bytes": size, "int8_gzip_bytes": size // 2, "fp16_bytes": 2 * size, "fp16_gzip_bytes": size,
+            "ratio_to_mediapipe": ratio, "fp16_ratio_to_mediapipe": ratio * 0.9, "age_mae": age,
+            "gender_accuracy": 0.8, "ap_unmasked": ap, "ap_dlib": 0.4, "from_shipped": True}
+
+
+ROWS = [_row(SHIPPED, 1.2, 7.0, 0.20, 200_000, "none"), _row("fast-good", 0.55, 7.2, 0.195, 150_000),
+        _row("fast-bad", 0.5, 8.0, 0.15, 90_000), _row("slow-worse", 1.3, 7.5, 0.18, 210_000)]
+
+
+def test_front_keeps_only_unbeaten_variants():
+    assert pareto_front(ROWS, "ratio_to_mediapipe", "age_mae") == [SHIPPED, "fast-good", "fast-bad"]
+
+
+def test_targets_name_the_variant_that_meets_them_or_the_closest():
+    latency, size = check_targets(ROWS)
+    assert latency["met"] and latency["variant"] == "fast-good"
+    assert not size["met"] and size["variant"] is None  # fast-bad is small but 1 year worse (bound doubled: 0.6)
+    assert size["closest"] == {"variant": "fast-bad", "int8_bytes": 90_000}
+
+
+def test_a_variant_past_the_age_bound_does_not_count():
+    rows = [ROWS[0], _row("fast", 0.55, 7.31, 0.2, 150_000)]
+    assert not check_targets(rows)[0]["met"]
+
+
+def test_variants_are_the_shipped_one_then_each_compressed_run(tmp_path):
+    for name in ("prune-0.5", "lowrank-0.25"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "best.pt").write_bytes(b"x")
+    (tmp_path / "empty").mkdir()
+    found = find_variants(tmp_path / "shipped.pt", tmp_path)
+    assert [v.name for v in found] == [SHIPPED, "lowrank-0.25", "prune-0.5"]
+
+
+@pytest.fixture
+def report():
+    return {"created": "now", "command": "facekit bench --pareto", "host": "test", "runs": 10, "mediapipe_infer_ms": 2.5,
+            "utkface_crops": 100, "scene_images": 20, "variants": ROWS,
+            "front_age": pareto_front(ROWS, "ratio_to_mediapipe", "age_mae"), "front_ap": [SHIPPED],
+            "targets": check_targets(ROWS)}
+
+
+def test_markdown_has_a_row_per_variant_and_each_target(report):
+    text = render_markdown(report)
+    assert all(f"| {r['variant']} |" in text for r in ROWS)
+    assert "**met** by fast-good" in text and "**not met**" in text
+
+
+def test_report_folder_is_written_whole(report, tmp_path):
+    folder = write_pareto(report, tmp_path / "pareto")
+    assert sorted(p.name for p in folder.iterdir()) == ["pareto.json", "pareto.md", "pareto.png"]
+    assert json.loads((folder / "pareto.json").read_text())["variants"][1]["variant"] == "fast-good"
+    assert (folder / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
