@@ -59,10 +59,10 @@ def find_variants(shipped: Path, compress_root: Path) -> list[Variant]:
 def describe(variant: Variant) -> dict:
     """Method, amount, parameters and MACs of a variant's model."""
     model, payload = load_model(variant.checkpoint)
-    facts = payload.get("compress") or {"method": "none", "amount": None}
+    facts = payload.get("compress") or {"method": "none", "amount": None, "fine_tune_steps": 0}
     summary = summarize(model)
     return {"variant": variant.name, "method": facts["method"], "amount": facts["amount"],
-            "parameters": summary.parameters, "macs": summary.macs}
+            "fine_tune_steps": facts["fine_tune_steps"], "parameters": summary.parameters, "macs": summary.macs}
 
 
 def gzip_size(path: Path) -> int:
