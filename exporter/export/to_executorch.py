@@ -1,5 +1,6 @@
 """PyTorch checkpoint -> ExecuTorch .pte delegated to XNNPACK: fp32, and int8 through the PT2E flow (XNNPACK
-quantizer: symmetric int8 weights per channel, int8 activations calibrated on face images; float input and outputs).
+quantizer: symmetric int8 weights per channel, int8 activations from the min/max of the calibration images; float
+input and outputs).
 
 ExecuTorch works from the checkpoint (BatchNorm folded, eval mode), not from the ONNX file. Every op must run in
 the XNNPACK delegate; each file is loaded and run once in ExecuTorch's runtime and compared with PyTorch.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -33,18 +35,32 @@ def export_program(module: torch.nn.Module, size: int) -> torch.export.ExportedP
 
 
 def quantise(model: torch.nn.Module, size: int, calibration: np.ndarray) -> torch.nn.Module:
-    """The model with int8 weights and activations (XNNPACK quantizer, PT2E), calibrated on uint8 NHWC squares."""
+    """The model with int8 weights and activations (XNNPACK quantizer, PT2E), calibrated on uint8 NHWC squares.
+
+    Activation ranges are the min/max over the calibration images, as for the full-int8 TFLite file: with the
+    quantizer's default histogram observer (which clips the tails) the held-out faces matched were 0.966 (< 0.98).
+    """
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
+    from torchao.quantization.pt2e import MinMaxObserver
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    prepared = prepare_pt2e(export_program(model, size).module(), quantizer)
-    with torch.no_grad():
-        for square in calibration:
-            prepared(torch.from_numpy(nchw_input(square)))
+    default = get_symmetric_quantization_config(is_per_channel=True)
+    activations = replace(default.input_activation, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
+    config = replace(default, input_activation=activations, output_activation=activations)
+    prepared = prepare_pt2e(export_program(model, size).module(), XNNPACKQuantizer().set_global(config))
+    threads = torch.get_num_threads()
+    # One thread: the observers are thousands of tiny ops, and two threads on a busy 2-core host spin-wait
+    # (30 calibration images: 5.9 s on one thread, 59 s on two)
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            for square in calibration:
+                prepared(torch.from_numpy(nchw_input(square)))
+    finally:
+        torch.set_num_threads(threads)
     return convert_pt2e(prepared)
 
 
