@@ -3,14 +3,18 @@ ExecuTorch's runtime matches PyTorch."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from exporter.checkpoint import load_model
+from exporter.checkpoint import load_model, read_checkpoint
 from exporter.export import to_executorch
 from exporter.export.artifacts import read_report
 from exporter.export.builtin_images import builtin_squares
+from exporter.export.embedded import read_executorch
 from exporter.export.images import MIN_CALIBRATION
+from exporter.export.metadata import as_json, describe, model_spec
 from exporter.export.runners import runner_for
 from exporter.export.verify import compare
 from exporter.image_io import read_rgb
@@ -63,6 +67,14 @@ def test_report_and_files(converted):
     assert max(artifacts["fp32"].checks["max_abs_error_vs_pytorch"].values()) < 5e-4
     expected = {"executorch.report.json"} | {a.path for a in artifacts.values()}
     assert {p.name for p in out.iterdir()} == expected  # no converter side files
+
+
+def test_files_describe_themselves(converted):
+    out, artifacts = converted
+    payload = read_checkpoint(DEFAULT_CHECKPOINT)
+    description = json.loads(as_json(describe(payload, model_spec(payload))))
+    for artifact in artifacts.values():
+        assert read_executorch(out / artifact.path) == description
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])

@@ -3,7 +3,8 @@ quantizer: symmetric int8 weights per channel, int8 activations from the min/max
 input and outputs).
 
 ExecuTorch works from the checkpoint (BatchNorm folded, eval mode), not from the ONNX file. Every op must run in
-the XNNPACK delegate; each file is loaded and run once in ExecuTorch's runtime and compared with PyTorch.
+the XNNPACK delegate; each file is loaded and run once in ExecuTorch's runtime and compared with PyTorch. The model's
+description is embedded as a constant method `facekit` returning its JSON (exporter/export/embedded.py reads it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from exporter.checkpoint import load_model
 from exporter.export.artifacts import Artifact, converter_args, write_report
 from exporter.export.formats import FORMATS
 from exporter.export.images import MIN_CALIBRATION
+from exporter.export.metadata import METADATA_KEY, as_json, describe, model_spec
 from exporter.runner import executorch_runner, nchw_input, quiet_executorch_logs, torch_runner
 from exporter.spec import OUTPUT_NAMES
 
@@ -64,13 +66,15 @@ def quantise(model: torch.nn.Module, size: int, calibration: np.ndarray) -> torc
     return convert_pt2e(prepared)
 
 
-def lower(module: torch.nn.Module, size: int) -> tuple[bytes, dict[str, int], int]:
-    """(.pte bytes, ops left outside the XNNPACK delegate with their counts, delegated subgraphs)."""
+def lower(module: torch.nn.Module, size: int, description: dict) -> tuple[bytes, dict[str, int], int]:
+    """(.pte bytes with the description embedded, ops left outside the XNNPACK delegate with their counts,
+    delegated subgraphs)."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
 
-    edge = to_edge_transform_and_lower(export_program(module, size), partitioner=[XnnpackPartitioner()])
+    edge = to_edge_transform_and_lower(export_program(module, size), partitioner=[XnnpackPartitioner()],
+                                       constant_methods={METADATA_KEY: as_json(description)})
     info = get_delegation_info(edge.exported_program().graph_module)
     outside = {op: b.non_delegated for op, b in sorted(info.delegation_by_operator.items())
                if b.non_delegated and op != "getitem"}  # getitem: the outputs taken from the delegate's tuple
@@ -96,11 +100,12 @@ def method_io(path: Path, reference: list[np.ndarray]) -> dict:
             "fetch": "method.execute([input]) returns the outputs in this order (a .pte has no tensor names)"}
 
 
-def convert(model: torch.nn.Module, precision: str, out: Path, calibration: np.ndarray | None) -> Artifact:
+def convert(model: torch.nn.Module, precision: str, out: Path, calibration: np.ndarray | None,
+            description: dict) -> Artifact:
     """Write facekit_<precision>.pte, check its delegation and io, run it once against PyTorch and describe it."""
     size = model.config.input_size
     module = quantise(model, size, calibration) if precision == "int8" else model
-    program, outside, subgraphs = lower(module, size)
+    program, outside, subgraphs = lower(module, size, description)
     if outside:
         raise RuntimeError(f"{precision}: ops left outside the XNNPACK delegate: {outside}")
     name = FORMATS["executorch"].artifact_name(precision)
@@ -134,9 +139,11 @@ def main(argv=None) -> int:
             raise SystemExit(f"{args.calibration}: need uint8 (N, S, S, 3) with N >= {MIN_CALIBRATION}, "
                              f"got {calibration.dtype} {calibration.shape}")
     start = time.time()
-    model, _ = load_model(args.checkpoint, fold_batchnorm=True)  # eval mode, as exported to every format
+    model, payload = load_model(args.checkpoint, fold_batchnorm=True)  # eval mode, as exported to every format
+    description = describe(payload, model_spec(payload))
     args.out.mkdir(parents=True, exist_ok=True)
-    artifacts = [convert(model, p, args.out, calibration if p == "int8" else None) for p in args.precisions]
+    artifacts = [convert(model, p, args.out, calibration if p == "int8" else None, description)
+                 for p in args.precisions]
     write_report(args.out, "executorch", artifacts, time.time() - start)
     return 0
 
