@@ -22,7 +22,7 @@ CHROMIUM := /usr/bin/chromium
 .PHONY: help setup assets browser test android-check export bench train eval detect demo clean-venv compress pareto
 
 help:
-	@echo "make export TARGET=android set up, convert, verify and package (android, ios, mnn, ncnn, onnx, opencv, all)"
+	@echo "make export TARGET=android set up, convert, verify and package (android, ios, executorch, mnn, ncnn, onnx, opencv, all)"
 	@echo "make test                  set up .venv, fetch assets, run the test suite and make android-check"
 	@echo "make android-check         compile android_app/, run its core tests on the goldens, build and check a debug APK"
 	@echo "make bench [BENCH_ARGS=--quick]  latency vs MediaPipe, accuracy per variant, frame reuse (report in runs/bench)"

@@ -12,7 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compress": ("exporter.commands.compress", "prune, factorise, palettize or QAT fine-tune a checkpoint"),
     "eval": ("exporter.commands.evaluate", "score a checkpoint and the teachers; write the model card"),
     "detect": ("exporter.commands.detect", "find faces (box, score, age, gender) in images or a video"),
-    "export": ("exporter.commands.export", "convert to TFLite, Core ML, ncnn, ONNX, OpenCV DNN, MNN; verify; package"),
+    "export": ("exporter.commands.export", "convert to TFLite, Core ML, ncnn, ONNX, OpenCV DNN, MNN, ExecuTorch; verify; package"),
     "bench": ("exporter.commands.bench", "latency per backend vs MediaPipe, accuracy per variant, frame reuse on video"),
     "golden": ("exporter.commands.golden", "check (or --update) the frozen app contract in tests/golden"),
 }

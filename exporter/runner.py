@@ -3,11 +3,15 @@
 prepare: one uint8 RGB square -> the runtime's input (normalisation, layout, int8 quantisation);
 infer: the runtime call alone; finish: the runtime's outputs -> float32 arrays (dequantisation), each
 with a leading batch axis of 1. Calling a runner on (N, S, S, 3) squares runs the stages per square.
-PyTorch is the reference; ONNX Runtime, LiteRT (XNNPACK), ncnn, OpenCV DNN and MNN run the exported files on the host.
+PyTorch is the reference; ONNX Runtime, LiteRT (XNNPACK), ncnn, OpenCV DNN, MNN and ExecuTorch (XNNPACK) run the
+exported files on the host.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,7 @@ class Runner:
     prepare: Callable[[np.ndarray], Any]
     infer: Callable[[Any], Any]
     finish: Callable[[Any], list[np.ndarray]]
+    ready: Callable[[], object] = lambda: None  # the benchmark calls it untimed before each block of timed runs
 
     def run_one(self, square: np.ndarray) -> list[np.ndarray]:
         """Outputs of one (S, S, 3) uint8 square, each (1, anchors, values)."""
@@ -139,3 +144,61 @@ def mnn_runner(path: Path, io: dict, threads: int = 1, spec: InputSpec = FACEKIT
 
     return Runner(lambda square: MNN.expr.const(nchw_input(square, spec), shape, MNN.expr.NCHW),
                   lambda x: module.forward([x]), finish)
+
+
+def executorch_runner(path: Path, threads: int = 1, spec: InputSpec = FACEKIT.input) -> Runner:
+    """ExecuTorch's runtime (XNNPACK delegate), NCHW float input and outputs (an int8 file quantises inside).
+
+    XNNPACK runs on ExecuTorch's one thread pool per process, resized by replacing it, and a loaded method keeps
+    the pool it was loaded with: before each run the pool is sized to `threads` and, when it was replaced since
+    (by this runner or another one), the program is loaded again.
+    """
+    quiet_executorch_logs()
+    from executorch.runtime import Runtime
+
+    loaded: dict = {}
+
+    def method():
+        generation = _executorch_pool(threads)
+        if loaded.get("generation") != generation:
+            try:
+                program = Runtime.get().load_program(Path(path))
+                loaded.update(generation=generation, method=program.load_method("forward"))
+            except (RuntimeError, ValueError) as error:
+                raise RuntimeError(f"ExecuTorch cannot load {path}: {error}") from None
+        return loaded["method"]
+
+    method()  # a file the runtime refuses fails here, not at the first image
+    return Runner(lambda square: torch.from_numpy(nchw_input(square, spec)), lambda x: method().execute([x]),
+                  lambda outs: [o.numpy() for o in outs], ready=method)
+
+
+def quiet_executorch_logs() -> None:
+    """Silence what importing ExecuTorch logs on a CPU-only host: torchao's CUDA kernels that cannot load, and the
+    deprecation of the way torchao registers an Enum."""
+    logging.getLogger("torchao").setLevel(logging.ERROR)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+
+
+_EXECUTORCH_POOL = {"generation": 0}  # how many times the executorch runners replaced ExecuTorch's thread pool
+
+
+def _executorch_pool(threads: int) -> int:
+    """Size ExecuTorch's process-wide thread pool to `threads` (replacing it when its size differs); its generation.
+
+    Native stderr is muted meanwhile: ExecuTorch logs its CPU probing and every pool replacement there.
+    """
+    from executorch.extension.pybindings import portable_lib
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        if portable_lib._threadpool_get_thread_count() != threads:
+            portable_lib._unsafe_reset_threadpool(threads)
+            _EXECUTORCH_POOL["generation"] += 1
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return _EXECUTORCH_POOL["generation"]

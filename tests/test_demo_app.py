@@ -83,7 +83,8 @@ def test_a_rerun_does_not_reload_the_models(preview, monkeypatch):
     _by_label(app.slider, "NMS IoU").set_value(0.4).run()
     assert not app.exception and app.success and loads == []  # same files, same threads: cached runners
     _by_label(app.radio, "Threads").set_value(4).run()
-    assert not app.exception and sorted(set(loads)) == ["litert", "mnn", "ncnn", "onnxruntime", "opencv"]  # new threads: new runners
+    assert not app.exception and sorted(set(loads)) == ["executorch", "litert", "mnn", "ncnn", "onnxruntime",
+                                                           "opencv"]  # new threads: new runners
 
 
 def test_thresholds_change_the_faces(preview):

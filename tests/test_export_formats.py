@@ -41,7 +41,7 @@ def test_every_runtime_has_a_host_runner():
 
 
 def test_unknown_target_suggests_the_closest():
-    with pytest.raises(ExportOptionError, match=r"did you mean 'android'.*android, ios, mnn, ncnn, onnx, opencv, all"):
+    with pytest.raises(ExportOptionError, match=r"did you mean 'android'.*android, ios, executorch, mnn, ncnn, onnx, opencv, all"):
         formats_for("andriod")
 
 

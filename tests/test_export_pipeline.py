@@ -1,4 +1,5 @@
-"""End to end: export the shipped checkpoint to every format, verified in LiteRT, onnxruntime, ncnn, OpenCV DNN and MNN.
+"""End to end: export the shipped checkpoint to every format, verified in LiteRT, onnxruntime, ncnn, OpenCV DNN, MNN
+and ExecuTorch.
 
 One export of TARGET=all with the built-in image set (what a fresh clone without datasets gets; about a minute)
 feeds every test here: the manifest against its schema and the files' sha256, the TFLite op census, the contract
@@ -19,7 +20,7 @@ from exporter.export import bundle
 from exporter.export.formats import FORMATS
 from exporter.commands.golden import GOLDEN_DIR
 from exporter.export.contract import TOLERANCES, compare_faces, read_outputs
-from exporter.export.embedded import read_coreml, read_onnx, read_tflite
+from exporter.export.embedded import read_coreml, read_executorch, read_onnx, read_tflite
 from exporter.export.pipeline import CONTRACT_FOLDER, FAILED, NOT_VERIFIED, VERIFIED, ExportFailed, export
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.postprocess import Face
@@ -35,7 +36,8 @@ def test_every_runnable_artifact_verified(exported):
     statuses = {(r.artifact.format, r.artifact.precision): r.status for r in rows}
     assert set(statuses) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8-dynamic"),
                              ("tflite", "int8"), ("coreml", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16"),
-                             ("opencv", "fp32"), ("mnn", "fp32"), ("mnn", "fp16"), ("mnn", "int8-dynamic")}
+                             ("opencv", "fp32"), ("mnn", "fp32"), ("mnn", "fp16"), ("mnn", "int8-dynamic"),
+                             ("executorch", "fp32"), ("executorch", "int8")}
     assert FAILED not in statuses.values()
     assert statuses[("coreml", "fp16")] in (VERIFIED, NOT_VERIFIED)
     for row in rows:
@@ -104,15 +106,16 @@ def test_bundle_contract_is_the_committed_one(exported):
 
 def test_model_files_describe_themselves_as_the_manifest_does(exported, manifest):
     folder = exported[0]
-    readers = {"tflite": lambda path: read_tflite(path)["description"], "onnx": read_onnx, "coreml": read_coreml}
+    readers = {"tflite": lambda path: read_tflite(path)["description"], "onnx": read_onnx, "coreml": read_coreml,
+               "executorch": read_executorch}
     checked = 0
     for model in manifest["models"]:
         if model["format"] not in readers:
-            continue  # ncnn files have no metadata field
+            continue  # ncnn and MNN files have no metadata field
         embedded = readers[model["format"]](folder / model["file"])
         assert embedded == {key: manifest[key] for key in embedded}, model["file"]
         checked += 1
-    assert checked == 6
+    assert checked == 8
     tflite = read_tflite(folder / "facekit_int8.tflite")
     assert tflite["normalisation"] == {"mean": [manifest["input"]["mean"]], "std": [manifest["input"]["std"]]}
     assert tflite["outputs"] == [o["name"] for o in manifest["outputs"]]

@@ -118,6 +118,7 @@ def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup:
         advance(warmup)
     for _ in range(rounds):
         for (backend, detector), backend_samples in zip(detectors, samples):
+            detector.runner.ready()  # untimed: ExecuTorch resizes its shared thread pool and reloads here
             time.sleep(COOL_DOWN_S)
             for _faces, t in with_threads(backend, lambda: [detector.timed(image) for _ in range(block)]):
                 for stage in STAGES:

@@ -38,7 +38,7 @@ from exporter.image_io import read_rgb
 from exporter.second_look import SecondLook
 
 LATENCY_PHOTO = "obama.jpg"  # a fetched sample photo (640x480 class), timed through the whole pipeline
-VERSIONED = ("ai-edge-litert", "onnxruntime", "ncnn", "mnn", "torch", "numpy", "opencv-python-headless")
+VERSIONED = ("ai-edge-litert", "onnxruntime", "ncnn", "mnn", "executorch", "torch", "numpy", "opencv-python-headless")
 
 
 @dataclass(frozen=True)

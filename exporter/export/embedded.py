@@ -4,7 +4,8 @@
   writers produce): the input's RGB image properties and normalisation (mean/std), a name and description for every
   tensor, and the whole description as the subgraph's custom metadata `facekit` (JSON).
 - ONNX: `metadata_props["facekit"]` (JSON). Core ML: `user_defined_metadata["facekit"]` (JSON).
-- ncnn's .param/.bin have no metadata field: the manifest describes them.
+- ExecuTorch: a constant method `facekit` returning the JSON (written by exporter/export/to_executorch.py).
+- ncnn's .param/.bin and MNN's .mnn have no metadata field: the manifest describes them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from exporter.export.metadata import METADATA_KEY, as_json
+from exporter.runner import quiet_executorch_logs
 
 TFLITE_METADATA = "TFLITE_METADATA"  # the name LiteRT's metadata extractors look for
 MIN_PARSER_VERSION = "1.5.0"  # custom metadata in a subgraph needs a 1.5.0 metadata parser
@@ -124,3 +126,14 @@ def read_coreml(path: Path) -> dict:
     if METADATA_KEY not in user:
         raise ValueError(f"{path} has no user-defined metadata {METADATA_KEY!r}")
     return json.loads(user[METADATA_KEY])
+
+
+def read_executorch(path: Path) -> dict:
+    """The FaceKit description an ExecuTorch program returns from its constant method `facekit`."""
+    quiet_executorch_logs()
+    from executorch.runtime import Runtime
+
+    program = Runtime.get().load_program(Path(path))
+    if METADATA_KEY not in program.method_names:
+        raise ValueError(f"{path} has no method {METADATA_KEY!r}")
+    return json.loads(program.load_method(METADATA_KEY).execute([])[0])

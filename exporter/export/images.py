@@ -20,7 +20,7 @@ from exporter.image_io import read_rgb
 from exporter.preprocess import letterbox
 
 # 1000 calibration images: with 500 built-in windows the full-int8 age difference was 1.69 years (gate 1.5), with 1000 1.20
-CALIBRATION_COUNT, MIN_CALIBRATION = 1000, 200  # the TFLite converter refuses fewer than MIN_CALIBRATION
+CALIBRATION_COUNT, MIN_CALIBRATION = 1000, 200  # the TFLite and ExecuTorch converters refuse fewer
 VERIFICATION_COUNT, MIN_VERIFICATION = 64, 50  # the manifest schema asks for at least MIN_VERIFICATION
 
 

@@ -1,8 +1,8 @@
 """What a model file must say about itself: the contract part of the manifest, also embedded in each model file.
 
 `describe` builds it from a checkpoint's payload and the model spec; the manifest holds it whole, and the
-TFLite (LiteRT metadata), ONNX (metadata_props) and Core ML (user-defined metadata) files carry the same JSON
-under the key METADATA_KEY, so a file copied into another app without its manifest can still be used.
+TFLite (LiteRT metadata), ONNX (metadata_props), Core ML (user-defined metadata) and ExecuTorch (a constant method)
+files carry the same JSON under the key METADATA_KEY, so a file copied into another app without its manifest can still be used.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def describe(payload: dict, spec: ModelSpec) -> dict:
         "facekit_version": __version__,
         "input": {
             "size": inp.size, "colour": inp.colour, "mean": inp.mean, "std": inp.std, "dtype_float": "float32",
-            "layout": {"tflite": "NHWC", "onnx": "NCHW", "ncnn": "CHW", "coreml": "RGB image"},
+            "layout": {"tflite": "NHWC", "onnx": "NCHW", "ncnn": "CHW", "coreml": "RGB image", "executorch": "NCHW"},
             "letterbox": LETTERBOX,
             "normalisation": f"(x - {inp.mean}) / {inp.std} per channel; full-int8 models take "
                              "q = round(x_norm / scale + zero_point) with their input scale/zero_point",

@@ -87,7 +87,7 @@ def verify(artifacts: list[Artifact], staging: Path, images: np.ndarray, referen
 
 def table(rows: list[Row]) -> str:
     """The printed report: one line per artifact."""
-    head = f"{'format':7} {'precision':12} {'status':23} {'size':>9} {'max|err|':>9} {'err/range':>9} " \
+    head = f"{'format':10} {'precision':12} {'status':23} {'size':>9} {'max|err|':>9} {'err/range':>9} " \
            f"{'faces':>6} {'age±':>5} {'gender':>6} {'host ms':>7}"
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -95,10 +95,10 @@ def table(rows: list[Row]) -> str:
         cells = ("", "", "", "", "", "") if p is None else (
             f"{max(p.max_abs_error.values()):.1e}", f"{max(p.max_error_over_range.values()):.1e}",
             f"{p.faces_matched:.3f}", f"{p.mean_age_difference:.2f}", f"{p.gender_agreement:.3f}", f"{r.latency_ms:.2f}")
-        lines.append(f"{r.artifact.format:7} {r.artifact.precision:12} {r.status:23} {r.size / 1024:>7.0f}KB "
+        lines.append(f"{r.artifact.format:10} {r.artifact.precision:12} {r.status:23} {r.size / 1024:>7.0f}KB "
                      f"{cells[0]:>9} {cells[1]:>9} {cells[2]:>6} {cells[3]:>5} {cells[4]:>6} {cells[5]:>7}")
         if r.note:
-            lines.append(f"{'':21}{r.note}")
+            lines.append(f"{'':24}{r.note}")
     return "\n".join(lines)
 
 

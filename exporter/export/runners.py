@@ -7,7 +7,15 @@ from pathlib import Path
 
 from exporter.export.artifacts import Artifact
 from exporter.export.formats import FORMATS
-from exporter.runner import Runner, litert_runner, mnn_runner, ncnn_runner, onnx_runner, opencv_runner
+from exporter.runner import (
+    Runner,
+    executorch_runner,
+    litert_runner,
+    mnn_runner,
+    ncnn_runner,
+    onnx_runner,
+    opencv_runner,
+)
 
 RUNTIMES: dict[str, Callable[[Path, Artifact, int], Runner]] = {
     "onnxruntime": lambda path, _artifact, threads: onnx_runner(path, threads),
@@ -15,6 +23,7 @@ RUNTIMES: dict[str, Callable[[Path, Artifact, int], Runner]] = {
     "ncnn": lambda path, artifact, threads: ncnn_runner(path, path.parent / artifact.files[1], artifact.io, threads),
     "opencv": lambda path, _artifact, threads: opencv_runner(path, threads),
     "mnn": lambda path, artifact, threads: mnn_runner(path, artifact.io, threads),
+    "executorch": lambda path, _artifact, threads: executorch_runner(path, threads),
 }
 
 
