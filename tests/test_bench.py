@@ -33,7 +33,7 @@ def report(exported, datasets) -> dict:
 def test_latency_rows_cover_every_runnable_backend_and_mediapipe(report):
     rows = {r["backend"]: r for r in report["latency"]}
     assert set(rows) == {"pytorch-fp32", "onnx-fp32", "tflite-fp32", "tflite-fp16", "tflite-int8-dynamic", "tflite-int8",
-                         "ncnn-fp32", "ncnn-fp16", "opencv-fp32", "mnn-fp32", "mnn-fp16", "mnn-int8-dynamic", MEDIAPIPE}
+                         "ncnn-fp32", "ncnn-fp16", "opencv-fp32", "mnn-fp32", "mnn-fp16", "mnn-int8-dynamic", "mnn-int8", MEDIAPIPE}
     mp = rows[MEDIAPIPE]["infer_ms"]["median"]
     for row in rows.values():
         assert 0 < row["infer_ms"]["median"] <= row["infer_ms"]["p90"]

@@ -35,7 +35,8 @@ def test_every_runnable_artifact_verified(exported):
     statuses = {(r.artifact.format, r.artifact.precision): r.status for r in rows}
     assert set(statuses) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8-dynamic"),
                              ("tflite", "int8"), ("coreml", "fp16"), ("ncnn", "fp32"), ("ncnn", "fp16"),
-                             ("opencv", "fp32"), ("mnn", "fp32"), ("mnn", "fp16"), ("mnn", "int8-dynamic")}
+                             ("opencv", "fp32"), ("mnn", "fp32"), ("mnn", "fp16"), ("mnn", "int8-dynamic"),
+                             ("mnn", "int8")}
     assert FAILED not in statuses.values()
     assert statuses[("coreml", "fp16")] in (VERIFIED, NOT_VERIFIED)
     for row in rows:
