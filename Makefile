@@ -10,6 +10,8 @@ IMAGES  ?=
 TARGET  ?= android
 CHECKPOINT ?= $(SHIPPED)
 PIP     := $(PY) -m pip install -q --disable-pip-version-check
+PADDLE_VENV  := .venv-paddle
+PADDLE_STAMP := $(PADDLE_VENV)/.installed
 
 BENCH_ARGS ?=
 # --data only when DATA is given: without it, export uses ../shared/datasets when present, else its built-in set.
@@ -19,11 +21,12 @@ DEMO_ADDRESS ?= localhost
 DEMO_PORT ?= 8501
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup assets browser test android-check export bench train eval detect demo clean-venv compress pareto
+.PHONY: help setup assets browser test android-check export paddle bench train eval detect demo clean-venv compress pareto
 
 help:
 	@echo "make export TARGET=android set up, convert, verify and package (android, ios, executorch, mnn, ncnn, onnx, opencv, all)"
 	@echo "make test                  set up .venv, fetch assets, run the test suite and make android-check"
+	@echo "make paddle                set up .venv-paddle, convert to a Paddle inference model, verify (exports/paddle)"
 	@echo "make android-check         compile android_app/, run its core tests on the goldens, build and check a debug APK"
 	@echo "make bench [BENCH_ARGS=--quick]  latency vs MediaPipe, accuracy per variant, frame reuse (report in runs/bench)"
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
@@ -66,6 +69,16 @@ android-check: assets
 export: assets
 	$(FACEKIT) export --target $(TARGET) --checkpoint $(CHECKPOINT) $(DATA_OPTION)
 
+# Paddle's converter and runtime need their own venv (see requirements-paddle.lock); re-installs when the lock changes.
+$(PADDLE_STAMP): requirements-paddle.lock
+	@test -x $(PADDLE_VENV)/bin/python || $(PYTHON) -m venv $(PADDLE_VENV)
+	@echo "Installing Paddle's pinned packages into $(PADDLE_VENV) (first run: about a minute and a half, 1.1 GB)..."
+	$(PADDLE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-paddle.lock
+	@touch $(PADDLE_STAMP)
+
+paddle: assets $(PADDLE_STAMP)
+	$(PY) -m exporter.export.paddle_check --checkpoint $(CHECKPOINT) --venv $(PADDLE_VENV) $(DATA_OPTION)
+
 bench: assets
 	$(FACEKIT) bench --data $(DATA) --checkpoint $(CHECKPOINT) $(BENCH_ARGS)
 
@@ -94,4 +107,4 @@ demo: assets
 		--server.port $(DEMO_PORT) --server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(PADDLE_VENV)

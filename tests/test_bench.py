@@ -9,17 +9,18 @@ import jsonschema
 import pytest
 
 from exporter.bench.latency import MEDIAPIPE
-from exporter.bench.report import validate, write_report
+from exporter.bench.report import render_markdown, validate, write_report
 from exporter.bench.suite import BenchSettings, find_videos, run_bench
 from exporter.bench.clips import PORTRAIT, SEVERAL_FACES, TALKING_HEAD
 from exporter.bench.suite import clips_per_kind
 from exporter.bench.video_reuse import bench_videos, pooled
 from exporter.commands import bench as bench_command
+from exporter.export.images import MIN_CALIBRATION
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.reuse import POLICIES
 
 TINY = BenchSettings(mode="quick", runs=4, warmup=1, rounds=2, threads=(1,), max_clips=1, max_frames=12,
-                     utk_limit=8, scenes_limit=4)
+                     utk_limit=8, scenes_limit=4, qnnpack_calibration=MIN_CALIBRATION)
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +33,23 @@ def report(exported, datasets) -> dict:
 @pytest.mark.needs_data
 def test_latency_rows_cover_every_runnable_backend_and_mediapipe(report):
     rows = {r["backend"]: r for r in report["latency"]}
-    assert set(rows) == {"pytorch-fp32", "onnx-fp32", "tflite-fp32", "tflite-fp16", "tflite-int8-dynamic", "tflite-int8",
-                         "ncnn-fp32", "ncnn-fp16", "opencv-fp32", "mnn-fp32", "mnn-fp16", "mnn-int8-dynamic", "executorch-fp32",
-                         "executorch-int8", MEDIAPIPE}
+    assert set(rows) == {"pytorch-fp32", "pytorch-qnnpack-int8", "onnx-fp32", "tflite-fp32", "tflite-fp16",
+                         "tflite-int8-dynamic", "tflite-int8", "ncnn-fp32", "ncnn-fp16", "opencv-fp32", "mnn-fp32",
+                         "mnn-fp16", "mnn-int8-dynamic", "mnn-int8", "executorch-fp32", "executorch-int8", MEDIAPIPE}
     mp = rows[MEDIAPIPE]["infer_ms"]["median"]
     for row in rows.values():
         assert 0 < row["infer_ms"]["median"] <= row["infer_ms"]["p90"]
         assert row["total_ms"]["median"] >= row["infer_ms"]["median"]
         assert row["ratio_to_mediapipe"] == pytest.approx(row["infer_ms"]["median"] / mp, rel=1e-3)
     assert rows[MEDIAPIPE]["ratio_to_mediapipe"] == 1.0
+
+
+@pytest.mark.needs_data
+def test_qnnpack_parity_with_float_pytorch_is_reported(report):
+    q = report["qnnpack"]
+    assert q["backend"] == "pytorch-qnnpack-int8" and q["calibration_images"] == MIN_CALIBRATION
+    assert q["parity"]["images"] >= 50 and q["parity"]["passed"], q["parity"]["failures"]
+    assert "pytorch-qnnpack-int8: the model quantised for PyTorch's QNNPACK engine" in render_markdown(report)
 
 
 @pytest.mark.needs_data

@@ -1,15 +1,19 @@
-"""MNN export: the converter writes fp32, fp16 and 8-bit-weight .mnn files of the shipped checkpoint, and MNN matches PyTorch."""
+"""MNN export: the converter writes fp32, fp16, 8-bit-weight and full-int8 .mnn files of the shipped checkpoint, and MNN
+matches PyTorch."""
 
 from __future__ import annotations
 
 import shutil
 
 import numpy as np
+import onnx
 import pytest
 
 from exporter.checkpoint import load_model
 from exporter.export import to_mnn
 from exporter.export.artifacts import read_report
+from exporter.export.builtin_images import builtin_squares
+from exporter.export.images import MIN_CALIBRATION
 from exporter.export.runners import runner_for
 from exporter.export.verify import compare
 from exporter.image_io import read_rgb
@@ -21,12 +25,15 @@ PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
 
 @pytest.fixture(scope="module")
 def converted(shipped_onnx, tmp_path_factory):
-    """The shipped checkpoint's ONNX file converted to every MNN precision."""
+    """The shipped checkpoint's ONNX file converted to every MNN precision (full int8 calibrated on the fewest
+    built-in calibration images the converters take, to keep the test short)."""
     checkpoint, source = shipped_onnx
     out = tmp_path_factory.mktemp("mnn")
     shutil.copyfile(source / "facekit.onnx", out / "facekit.onnx")
+    calibration = tmp_path_factory.mktemp("calibration") / "calibration.npy"
+    np.save(calibration, builtin_squares("calibration", MIN_CALIBRATION).squares)
     assert to_mnn.main(["--checkpoint", str(checkpoint), "--onnx", str(out / "facekit.onnx"), "--out", str(out),
-                        "--precisions", "fp32", "fp16", "int8-dynamic"]) == 0
+                        "--precisions", "fp32", "fp16", "int8-dynamic", "int8", "--calibration", str(calibration)]) == 0
     artifacts, _ = read_report(out, "mnn")
     return checkpoint, out, {a.precision: a for a in artifacts}
 
@@ -46,23 +53,45 @@ def reference(converted, squares) -> list[np.ndarray]:
 
 def test_report_and_files(converted):
     _, out, artifacts = converted
-    assert list(artifacts) == ["fp32", "fp16", "int8-dynamic"]
+    assert list(artifacts) == ["fp32", "fp16", "int8-dynamic", "int8"]
     for precision, artifact in artifacts.items():
         name = f"facekit_{precision.replace('-', '_')}.mnn"
         assert artifact.path == name and artifact.files == [name]
         assert artifact.io["input"]["name"] == "input" and artifact.io["input"]["shape"] == [3, 128, 128]
     sizes = {p: a.checks["bytes"] for p, a in artifacts.items()}
-    assert sizes["int8-dynamic"] < sizes["fp16"] < 0.6 * sizes["fp32"]
+    assert sizes["int8-dynamic"] < sizes["fp16"] < 0.6 * sizes["fp32"] and sizes["int8"] < sizes["fp16"]
     assert max(artifacts["fp32"].checks["max_abs_error_vs_onnxruntime"].values()) < 5e-4
     expected = {"facekit.onnx", "mnn.report.json"} | {a.path for a in artifacts.values()}
     assert {p.name for p in out.iterdir()} == expected  # no converter side files
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8-dynamic"])
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8-dynamic", "int8"])
 def test_matches_pytorch(converted, squares, reference, precision):
     _, out, artifacts = converted
     parity = compare(reference, runner_for(artifacts[precision], out)(squares), precision)
     assert parity.reference_faces >= 8 and parity.passed, parity.failures
+
+
+def test_full_int8_is_calibrated_and_quantises_every_conv(converted):
+    _, out, artifacts = converted
+    int8 = artifacts["int8"]
+    convs = sum(node.op_type == "Conv" for node in onnx.load(str(out / "facekit.onnx")).graph.node)
+    assert int8.checks["calibration_images"] == MIN_CALIBRATION and int8.checks["int8_ops"] >= convs
+    assert int8.io["quantization"]["tool"] == "mnnquant" and "converter_options" not in int8.io
+
+
+def test_full_int8_needs_calibration(shipped_onnx, tmp_path):
+    checkpoint, source = shipped_onnx
+    with pytest.raises(SystemExit, match="full int8 needs --calibration"):
+        to_mnn.main(["--checkpoint", str(checkpoint), "--onnx", str(source / "facekit.onnx"), "--out", str(tmp_path),
+                     "--precisions", "int8"])
+
+
+def test_quantisation_failure_is_reported(tmp_path):
+    bad = tmp_path / "bad.mnn"
+    bad.write_bytes(b"not an mnn file")
+    with pytest.raises(RuntimeError, match="mnnquant failed to quantise.*last lines"):
+        to_mnn.run_mnnquant(bad, tmp_path / "q.mnn", np.zeros((2, 128, 128, 3), np.uint8))
 
 
 def test_converter_failure_is_reported(tmp_path):

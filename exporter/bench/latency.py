@@ -137,8 +137,8 @@ def time_backends(backends: list[Backend], image: np.ndarray, runs: int, warmup:
 
 
 def with_threads(backend: Backend, work: Callable[[], list]) -> list:
-    """Run `work` with PyTorch's thread count set for a PyTorch backend (the other runtimes own theirs)."""
-    if backend.runtime != "pytorch":
+    """Run `work` with PyTorch's thread count set for a PyTorch backend, float or QNNPACK (the other runtimes own theirs)."""
+    if backend.format != "pytorch":
         return work()
     before = torch.get_num_threads()
     torch.set_num_threads(backend.threads)

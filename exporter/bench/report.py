@@ -80,6 +80,13 @@ def render_markdown(report: dict) -> str:
                      f"{_num(a.get('age_mae'), 2)} | {_num(a.get('gender_accuracy'))} | {_num(a.get('ap_unmasked'))} | "
                      f"{_num(a.get('ap_large'))} | {_num(a.get('ap_dlib'))} | {r['infer_ms']['median']:.3f} | "
                      f"{_num(r['ratio_to_mediapipe'], 2)} |")
+    if report.get("qnnpack"):
+        q, parity = report["qnnpack"], report["qnnpack"]["parity"]
+        lines += ["", f"{q['backend']}: the model quantised for PyTorch's QNNPACK engine (FX, qnnpack qconfig) on "
+                      f"{q['calibration_images']} calibration images ({q['calibration']}); against float PyTorch on "
+                      f"{parity['images']} verification images: faces {parity['faces_matched']:.3f}, age difference "
+                      f"{parity['mean_age_difference']:.2f} years, gender agreement {parity['gender_agreement']:.3f} "
+                      f"({'within' if parity['passed'] else 'outside'} the int8 rules)."]
     if accuracy:
         sample = next(iter(accuracy.values()))
         lines += ["", f"Accuracy on {sample['utkface_crops']} UTKFace report crops, {sample['scene_images']} face-mask "

@@ -17,6 +17,7 @@ import numpy as np
 from exporter.assets import asset_path
 from exporter.bench.accuracy import AccuracySets, score_backends
 from exporter.bench.clips import clip_kind
+from exporter.bench.qnnpack import qnnpack_backend, quantise_checked
 from exporter.bench.latency import (
     Backend,
     detector_for,
@@ -34,6 +35,7 @@ from exporter.data.media import is_video
 from exporter.data.splits import evenly
 from exporter.detector import Detector
 from exporter.export.bundle import load_bundle, sha256_of
+from exporter.export.images import MIN_CALIBRATION
 from exporter.image_io import read_rgb
 from exporter.second_look import SecondLook
 
@@ -56,13 +58,14 @@ class BenchSettings:
     scenes_limit: int | None = None
     reuse_backend: str = "tflite-int8"
     reuse_threads: int = 1
+    qnnpack_calibration: int | None = None  # calibration images of the QNNPACK int8 model (None: all the export's)
     time_limit_s: float = 600.0
 
 
 MODES = {
     "default": BenchSettings(),
     "quick": BenchSettings(mode="quick", runs=50, warmup=10, max_clips=1, max_frames=90, utk_limit=150,
-                           scenes_limit=30, time_limit_s=120.0),
+                           scenes_limit=30, qnnpack_calibration=MIN_CALIBRATION, time_limit_s=120.0),
 }
 
 
@@ -111,9 +114,16 @@ def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_
     manifest, artifacts = load_bundle(export_dir)
     model, _ = load_model(checkpoint, fold_batchnorm=True)
     photo = read_rgb(asset_path(LATENCY_PHOTO))
+    log("quantising the model for PyTorch's QNNPACK engine (calibration histograms: about a minute per 500 images)...")
+    quantised = quantise_checked(model, data_root, settings.qnnpack_calibration)
+    parity = quantised.parity
+    log(f"  QNNPACK int8 against float PyTorch on {parity.images} verification images: faces {parity.faces_matched:.3f}, "
+        f"age difference {parity.mean_age_difference:.2f} years, gender agreement {parity.gender_agreement:.3f}"
+        + ("" if parity.passed else f" (fails the int8 rules: {'; '.join(parity.failures)})"))
     backends: list[Backend] = []
     for n in settings.threads:
-        backends += [pytorch_backend(model, checkpoint, n), *exported_backends(export_dir, artifacts, n), mediapipe_backend(n)]
+        backends += [pytorch_backend(model, checkpoint, n), qnnpack_backend(quantised, n),
+                     *exported_backends(export_dir, artifacts, n), mediapipe_backend(n)]
     log(f"timing {len(backends)} backend/thread combinations on {LATENCY_PHOTO}...")
     latency = time_backends(backends, photo, settings.runs, settings.warmup, settings.rounds)
     one_thread = [b for b in backends if b.threads == min(settings.threads)]
@@ -142,7 +152,8 @@ def run_bench(settings: BenchSettings, export_dir: Path, checkpoint: Path, data_
                      "reuse_backend": settings.reuse_backend, "reuse_threads": settings.reuse_threads,
                      "max_frames": settings.max_frames, "utk_limit": settings.utk_limit,
                      "scenes_limit": settings.scenes_limit},
-        "latency": latency, "accuracy": accuracy, "reuse": reuse, "second_look": second_look, "targets": [],
+        "latency": latency, "accuracy": accuracy, "qnnpack": quantised.summary(), "reuse": reuse,
+        "second_look": second_look, "targets": [],
     }
     report["elapsed_s"] = round(time.time() - start, 1)
     report["targets"] = targets(report, settings.time_limit_s)

@@ -50,8 +50,9 @@ FORMATS: dict[str, Format] = {
                "android_app/app/src/main/assets/ncnn", "pnnx from the ONNX file; fp16 storage variant"),
         Format("opencv", ("opencv",), ".onnx", ("fp32",), "exporter.export.to_opencv", "opencv", None,
                "the ONNX file itself, loaded by cv2.dnn.readNetFromONNX (OpenCV 4.10); outputs fetched by name"),
-        Format("mnn", ("mnn",), ".mnn", ("fp32", "fp16", "int8-dynamic"), "exporter.export.to_mnn", "mnn", None,
-               "MNN 3.6.1 converter from the ONNX file; fp16 weights; int8-dynamic: 8-bit weights, float activations"),
+        Format("mnn", ("mnn",), ".mnn", ("fp32", "fp16", "int8-dynamic", "int8"), "exporter.export.to_mnn", "mnn", None,
+               "MNN 3.6.1 converter from the ONNX file; fp16 weights; int8-dynamic: 8-bit weights, float activations; "
+               "int8: MNN's quantisation tool, int8 weights and activations calibrated on the int8 images"),
         Format("executorch", ("executorch",), ".pte", ("fp32", "int8"), "exporter.export.to_executorch", "executorch",
                None, "ExecuTorch 1.5.1 from the checkpoint (torch.export), XNNPACK delegate; int8: PT2E with the "
                "XNNPACK quantizer, calibrated, float input and outputs"),

@@ -20,7 +20,7 @@ from exporter.image_io import read_rgb
 from exporter.preprocess import letterbox
 
 # 1000 calibration images: with 500 built-in windows the full-int8 age difference was 1.69 years (gate 1.5), with 1000 1.20
-CALIBRATION_COUNT, MIN_CALIBRATION = 1000, 200  # the TFLite and ExecuTorch converters refuse fewer
+CALIBRATION_COUNT, MIN_CALIBRATION = 1000, 200  # the full-int8 converters refuse fewer than MIN_CALIBRATION
 VERIFICATION_COUNT, MIN_VERIFICATION = 64, 50  # the manifest schema asks for at least MIN_VERIFICATION
 
 
@@ -76,3 +76,13 @@ def export_images(data_root: Path | None, calibrate: bool, size: int = 128) -> t
     verification = ImageSet(_checked(squares, MIN_VERIFICATION, "verification", data_root),
                             f"datasets folder: {len(squares)} held-out UTKFace crops and face-mask scenes")
     return calibration, verification
+
+
+def load_calibration(path: Path | None) -> np.ndarray:
+    """The squares of a converter's --calibration file (full int8); exits saying why when it is missing or unfit."""
+    if path is None:
+        raise SystemExit(f"full int8 needs --calibration: a .npy of at least {MIN_CALIBRATION} uint8 NHWC face images")
+    squares = np.load(path)
+    if squares.ndim != 4 or squares.dtype != np.uint8 or squares.shape[-1] != 3 or len(squares) < MIN_CALIBRATION:
+        raise SystemExit(f"{path}: need uint8 (N, S, S, 3) with N >= {MIN_CALIBRATION}, got {squares.dtype} {squares.shape}")
+    return squares

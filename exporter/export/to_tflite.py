@@ -24,6 +24,7 @@ from exporter.checkpoint import read_checkpoint
 from exporter.export.artifacts import Artifact, converter_args, write_report
 from exporter.export.embedded import add_tflite_metadata
 from exporter.export.formats import FORMATS
+from exporter.export.images import load_calibration
 from exporter.export.metadata import describe, model_spec
 from exporter.spec import FACEKIT, OUTPUT_NAMES
 
@@ -33,7 +34,6 @@ ONNX2TF_FILES = {"fp32": "model_float32.tflite", "fp16": "model_float16.tflite"}
 GPU_OPS = {"ADD", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "LOGISTIC", "MAX_POOL_2D", "PAD",
            "RELU", "RESHAPE"}
 INT8_TYPES = {"int8", "int32"}  # int32 only for biases and shapes
-MIN_CALIBRATION_IMAGES = 200
 
 
 def onnx2tf_convert(onnx_path: Path, work: Path, sample: np.ndarray) -> Path:
@@ -179,14 +179,7 @@ def main(argv=None) -> int:
     """Convert, restore names, check every requested precision; write the report."""
     args = converter_args(__doc__, argv)
     start = time.time()
-    calibration = None
-    if "int8" in args.precisions:
-        if args.calibration is None:
-            raise SystemExit("full int8 needs --calibration: a .npy of at least 200 uint8 NHWC face images")
-        calibration = np.load(args.calibration)
-        if calibration.ndim != 4 or calibration.dtype != np.uint8 or len(calibration) < MIN_CALIBRATION_IMAGES:
-            raise SystemExit(f"{args.calibration}: need uint8 (N, 128, 128, 3) with N >= {MIN_CALIBRATION_IMAGES}, "
-                             f"got {calibration.dtype} {calibration.shape}")
+    calibration = load_calibration(args.calibration) if "int8" in args.precisions else None
     depthwise = depthwise_count(args.onnx)
     payload = read_checkpoint(args.checkpoint)
     description = describe(payload, model_spec(payload))

@@ -37,6 +37,9 @@ THRESHOLDS = {
 }
 
 
+LATENCY_RUNS, LATENCY_WARMUP = 30, 5  # the export table's host latency: median of 30 runs after 5 warm-up runs
+
+
 @dataclass(frozen=True)
 class Parity:
     """Measured agreement of one artifact with PyTorch on the verification images."""
@@ -98,7 +101,8 @@ def compare(reference: list[np.ndarray], candidate: list[np.ndarray], precision:
     return Parity(len(reference[0]), abs_err, rel_err, total, matched, age, gender, not failures, failures)
 
 
-def median_latency_ms(runner: Runner, square: np.ndarray, runs: int = 30, warmup: int = 5) -> float:
+def median_latency_ms(runner: Runner, square: np.ndarray, runs: int = LATENCY_RUNS,
+                      warmup: int = LATENCY_WARMUP) -> float:
     """Median wall time of one single-image inference (after warm-up), in milliseconds."""
     for _ in range(warmup):
         runner(square[None])
