@@ -20,7 +20,7 @@ from exporter.bench.suite import LATENCY_PHOTO, checkpoint_matches
 from exporter.assets import asset_path
 from exporter.checkpoint import load_model, read_checkpoint
 from exporter.export.bundle import load_bundle, sha256_of
-from exporter.export.pipeline import export
+from exporter.export.pipeline import FAILED, ExportFailed, export
 from exporter.image_io import read_rgb
 from exporter.model.summary import summarize
 
@@ -75,8 +75,13 @@ def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> 
     their 1-thread backends and file sizes by precision."""
     folder = out_root / variant.name / "android"
     if not checkpoint_matches(folder, variant.checkpoint):
-        folder, _ = export("android", variant.checkpoint, data_root, out_root / variant.name, PARETO_PRECISIONS,
-                           app_root=None, log=lambda *_: None)
+        lines: list[str] = []
+        try:
+            folder, _ = export("android", variant.checkpoint, data_root, out_root / variant.name, PARETO_PRECISIONS,
+                               app_root=None, log=lines.append)
+        except ExportFailed as error:
+            failed = [line for line in "\n".join(lines).splitlines() if FAILED in line]
+            raise ExportFailed(f"{error}: " + " | ".join(" ".join(line.split()) for line in failed)) from None
     tflite = [a for a in load_bundle(folder)[1] if a.format == "tflite"]
     backends = {b.precision: Backend(f"{variant.name}/{b.key}", b.format, b.precision, b.runtime, b.threads,
                                      b.size_bytes, b.make_runner) for b in exported_backends(folder, tflite, threads=1)}
@@ -125,8 +130,16 @@ def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: A
     """Export, time and score every variant; the report's rows, fronts and targets."""
     rows, backends, int8 = [], [], {}
     shipped_sha = sha256_of(variants[0].checkpoint)
+    skipped = []
     for variant in tqdm(variants, desc="export", unit="variant"):
-        by_precision, sizes = export_variant(variant, out_root, data_root)
+        try:
+            by_precision, sizes = export_variant(variant, out_root, data_root)
+        except ExportFailed as error:  # one variant whose files fail their checks does not stop the report
+            if variant.name == SHIPPED:
+                raise
+            log(f"{variant.name} left out: {error}")
+            skipped.append({"variant": variant.name, "reason": str(error)})
+            continue
         backends += by_precision.values()
         int8[variant.name] = by_precision["int8"]
         base = (read_checkpoint(variant.checkpoint).get("compress") or {}).get("base_sha256", shipped_sha)
@@ -146,7 +159,7 @@ def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: A
             "scene_images": next(iter(scores.values()))["scene_images"], "variants": rows,
             "front_age": pareto_front(rows, "ratio_to_mediapipe", "age_mae"),
             "front_ap": pareto_front([r | {"ap_loss": -r["ap_unmasked"]} for r in rows], "ratio_to_mediapipe", "ap_loss"),
-            "targets": check_targets(rows)}
+            "targets": check_targets(rows), "left_out": skipped}
 
 
 def _latency_image() -> np.ndarray:

@@ -33,7 +33,9 @@ def render_markdown(report: dict) -> str:
             f"| {r['fp16_ratio_to_mediapipe']:.3f} | {r['age_mae']:.2f} | {r['gender_accuracy']:.1%} "
             f"| {r['ap_unmasked']:.3f} | {r.get('ap_dlib', float('nan')):.3f} |")
     lines += ["", f"Pareto front, latency against age MAE: {', '.join(report['front_age'])}.",
-              f"Pareto front, latency against AP: {', '.join(report['front_ap'])}.", "", "## Targets", ""]
+              f"Pareto front, latency against AP: {', '.join(report['front_ap'])}.", ""]
+    lines += [f"Left out: {v['variant']}, {v['reason']}" for v in report.get("left_out", [])]
+    lines += ["", "## Targets", ""]
     for t in report["targets"]:
         closest = ", ".join(f"{k} {v}" for k, v in t["closest"].items())
         lines.append(f"- {t['target']}: {'**met** by ' + t['variant'] if t['met'] else '**not met**'} "
