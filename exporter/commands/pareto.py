@@ -6,7 +6,6 @@ import argparse
 import platform
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from exporter.bench.accuracy import AccuracySets
 from exporter.bench.pareto import Variant, find_variants, run_pareto
