@@ -180,25 +180,28 @@ def quiet_executorch_logs() -> None:
     logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
 
 
-_EXECUTORCH_POOL = {"generation": 0}  # how many times the executorch runners replaced ExecuTorch's thread pool
+_EXECUTORCH_POOL = {"threads": 0, "generation": 0}  # ExecuTorch's thread pool as the runners last set it
 
 
 def _executorch_pool(threads: int) -> int:
     """Size ExecuTorch's process-wide thread pool to `threads` (replacing it when its size differs); its generation.
 
-    Native stderr is muted meanwhile: ExecuTorch logs its CPU probing and every pool replacement there.
+    Only the runners resize the pool, so an unchanged size costs no native call. Native stderr is muted while the
+    pool is probed or replaced: ExecuTorch logs its CPU probing and every replacement there.
     """
-    from executorch.extension.pybindings import portable_lib
+    if _EXECUTORCH_POOL["threads"] != threads:
+        from executorch.extension.pybindings import portable_lib
 
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        if portable_lib._threadpool_get_thread_count() != threads:
-            portable_lib._unsafe_reset_threadpool(threads)
-            _EXECUTORCH_POOL["generation"] += 1
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+            if portable_lib._threadpool_get_thread_count() != threads:
+                portable_lib._unsafe_reset_threadpool(threads)
+                _EXECUTORCH_POOL["generation"] += 1
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        _EXECUTORCH_POOL["threads"] = threads
     return _EXECUTORCH_POOL["generation"]
