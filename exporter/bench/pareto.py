@@ -18,7 +18,7 @@ from exporter.bench.accuracy import AccuracySets, score_backends
 from exporter.bench.latency import MEDIAPIPE, Backend, exported_backends, mediapipe_backend, time_backends
 from exporter.bench.suite import LATENCY_PHOTO, checkpoint_matches
 from exporter.assets import asset_path
-from exporter.checkpoint import load_model, read_checkpoint
+from exporter.checkpoint import load_model
 from exporter.export.bundle import load_bundle, sha256_of
 from exporter.export.pipeline import FAILED, ExportFailed, export
 from exporter.image_io import read_rgb
@@ -56,13 +56,15 @@ def find_variants(shipped: Path, compress_root: Path) -> list[Variant]:
     return found
 
 
-def describe(variant: Variant) -> dict:
-    """Method, amount, parameters and MACs of a variant's model."""
+def describe(variant: Variant, shipped_sha256: str) -> dict:
+    """Method, amount, parameters and MACs of a variant's model, and whether it was compressed from the shipped one."""
     model, payload = load_model(variant.checkpoint)
-    facts = payload.get("compress") or {"method": "none", "amount": None, "fine_tune_steps": 0}
+    facts = payload.get("compress") or {"method": "none", "amount": None, "fine_tune_steps": 0,
+                                        "base_sha256": shipped_sha256}
     summary = summarize(model)
     return {"variant": variant.name, "method": facts["method"], "amount": facts["amount"],
-            "fine_tune_steps": facts["fine_tune_steps"], "parameters": summary.parameters, "macs": summary.macs}
+            "fine_tune_steps": facts["fine_tune_steps"], "parameters": summary.parameters, "macs": summary.macs,
+            "from_shipped": facts["base_sha256"] == shipped_sha256}
 
 
 def gzip_size(path: Path) -> int:
@@ -142,8 +144,7 @@ def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: A
             continue
         backends += by_precision.values()
         int8[variant.name] = by_precision["int8"]
-        base = (read_checkpoint(variant.checkpoint).get("compress") or {}).get("base_sha256", shipped_sha)
-        rows.append(describe(variant) | sizes | {"from_shipped": base == shipped_sha})
+        rows.append(describe(variant, shipped_sha) | sizes)
     log(f"timing {len(backends)} files and MediaPipe at 1 thread...")
     latency = {r["backend"]: r for r in time_backends(backends + [mediapipe_backend(1)], _latency_image(), runs,
                                                       warmup=max(5, runs // 10))}

@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=None, help="timed runs per backend and thread count")
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts to time (default 1 2)")
     p.add_argument("--max-frames", type=int, default=None, help="frames per clip for frame reuse")
-    p.add_argument("--out", type=Path, default=DEFAULT_REPORT, help=f"report folder (default {DEFAULT_REPORT})")
+    p.add_argument("--out", type=Path, default=None, help=f"report folder (default {DEFAULT_REPORT}; --pareto: runs/pareto)")
     p.add_argument("--import", dest="phone_report", type=Path, default=None, metavar="FILE",
                    help="a phone benchmark report (JSON from a sample app) to check and show beside the host report in --out")
     p.add_argument("--adb", action="store_true",
@@ -62,9 +62,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--variants", type=Path, nargs="+", default=None, metavar="CHECKPOINT",
                    help="with --pareto: compare these checkpoints with the shipped one")
     p.add_argument("--utk-limit", type=int, default=None, help="with --pareto: UTKFace report crops scored (default all)")
-    args = p.parse_args(argv)
-    args.default_out = DEFAULT_REPORT
-    return args
+    return p.parse_args(argv)
 
 
 def _adb(adb: str, *args: str) -> subprocess.CompletedProcess:
@@ -152,14 +150,15 @@ def dataset_clips(folder: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when the report was written (targets not met are reported, not fatal)."""
     args = parse_args(argv)
-    if args.adb:
-        return bench_on_phone(args.out)
-    if args.phone_report is not None:
-        return import_phone_report(args.phone_report, args.out)
     if args.pareto:
         from exporter.commands.pareto import pareto
 
         return pareto(args)
+    args.out = args.out or DEFAULT_REPORT
+    if args.adb:
+        return bench_on_phone(args.out)
+    if args.phone_report is not None:
+        return import_phone_report(args.phone_report, args.out)
     settings = MODES["quick" if args.quick else "default"]
     overrides = {k: v for k, v in (("runs", args.runs), ("max_frames", args.max_frames)) if v is not None}
     if args.threads:

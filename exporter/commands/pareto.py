@@ -23,7 +23,7 @@ DEFAULT_OUT = REPO_ROOT / "runs" / "pareto"
 def pareto(args: argparse.Namespace) -> int:
     """Write the report of the shipped checkpoint and the given (or every compressed) variant; 1 on bad input."""
     root = args.data or data_root()
-    out = args.out if args.out != args.default_out else DEFAULT_OUT
+    out = args.out or DEFAULT_OUT
     try:
         if not root.is_dir():
             raise ValueError(f"the Pareto report scores each variant on the report split; no datasets folder at {root} "

@@ -7,11 +7,10 @@ exported weights keep their palette. Biases stay in full precision, as in Core M
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
+from exporter.compress.folding import fold_into_identity_norms
 from exporter.model.blazeface import FaceKitNet
 
 KMEANS_ITERATIONS = 30
@@ -32,29 +31,14 @@ def kmeans_1d(values: torch.Tensor, clusters: int, iterations: int = KMEANS_ITER
     return centres[nearest].to(values.dtype).view_as(values)
 
 
-def _identity(norm: nn.BatchNorm2d) -> None:
-    """Make an eval-mode BatchNorm an exact identity (scale 1/sqrt(var + eps) = 1, no shift)."""
-    norm.weight.data.fill_(1.0)
-    norm.bias.data.zero_()
-    norm.running_mean.data.zero_()
-    norm.running_var.data.fill_(1.0 - norm.eps)
-
-
 def palettize(model: FaceKitNet, bits: int) -> FaceKitNet:
     """A copy of the model whose conv weights (BatchNorm folded in) each hold at most 2^bits distinct values."""
     if not 1 <= bits <= 8:
         raise ValueError(f"--bits for palettization must be between 1 and 8, got {bits}")
-    folded = copy.deepcopy(model).cpu().eval().fold_batchnorm()
-    result = copy.deepcopy(model).cpu().eval()
-    convs = dict(folded.named_modules())
-    for name, module in result.named_modules():
-        if isinstance(module, nn.BatchNorm2d):
-            _identity(module)
-        elif isinstance(module, nn.Conv2d):
-            source = convs[name]
-            module.weight.data = kmeans_1d(source.weight.data, 2**bits)
-            if module.bias is not None:
-                module.bias.data = source.bias.data.clone()
+    result = fold_into_identity_norms(model)
+    for module in result.modules():
+        if isinstance(module, nn.Conv2d):
+            module.weight.data = kmeans_1d(module.weight.data, 2**bits)
     return result
 
 

@@ -16,12 +16,10 @@ notes) or ONNX QDQ nodes, which onnx2tf 1.29 converts as float arithmetic.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
-from exporter.compress.palettize import _identity
+from exporter.compress.folding import fold_into_identity_norms
 from exporter.model.blazeface import BlazeBlock, FaceKitNet
 
 MOMENTUM = 0.01  # moving-average weight of a batch's min/max in each activation observer
@@ -93,18 +91,13 @@ def prepare_qat(model: FaceKitNet, bits: int = 8) -> FaceKitNet:
     """A copy ready for QAT: BatchNorm folded and frozen as identity, convs and block outputs fake-quantized."""
     if bits != 8:
         raise ValueError(f"--amount for qat is the bits of the quantization scheme and must be 8 (full-int8 TFLite), got {bits}")
-    folded = copy.deepcopy(model).cpu().eval().fold_batchnorm()
-    qat = copy.deepcopy(model).cpu()
-    sources = dict(folded.named_modules())
-    for name, module in list(qat.named_modules()):
+    qat = fold_into_identity_norms(model)
+    for module in list(qat.modules()):
         if isinstance(module, nn.BatchNorm2d):
-            _identity(_as(FrozenBatchNorm2d, module))
+            _as(FrozenBatchNorm2d, module)
             module.weight.requires_grad_(False)
             module.bias.requires_grad_(False)
         elif isinstance(module, nn.Conv2d):
-            module.weight.data = sources[name].weight.data.clone()
-            if module.bias is not None:
-                module.bias.data = sources[name].bias.data.clone()
             _as(_qat_class(type(module)), module).attach()
         elif isinstance(module, BlazeBlock):
             module.output_quant = ActivationFakeQuant()
