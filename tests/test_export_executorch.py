@@ -10,10 +10,8 @@ import pytest
 
 from exporter.checkpoint import load_model, read_checkpoint
 from exporter.export import to_executorch
-from exporter.export.artifacts import read_report
-from exporter.export.builtin_images import builtin_squares
+from exporter.export.images import CALIBRATION_COUNT
 from exporter.export.embedded import read_executorch
-from exporter.export.images import MIN_CALIBRATION
 from exporter.export.metadata import as_json, describe, model_spec
 from exporter.export.runners import runner_for
 from exporter.export.verify import compare
@@ -28,16 +26,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def converted(assets, tmp_path_factory):
-    """The shipped checkpoint converted to fp32 and int8 .pte files, int8 calibrated on the built-in set's minimum."""
-    out = tmp_path_factory.mktemp("executorch")
-    calibration = out / "calibration.npy"
-    np.save(calibration, builtin_squares("calibration", MIN_CALIBRATION, 128).squares)
-    assert to_executorch.main(["--checkpoint", str(DEFAULT_CHECKPOINT), "--onnx", str(out / "unused.onnx"),
-                               "--out", str(out), "--precisions", "fp32", "int8", "--calibration", str(calibration)]) == 0
-    calibration.unlink()
-    artifacts, _ = read_report(out, "executorch")
-    return out, {a.precision: a for a in artifacts}
+def converted(exported):
+    """(bundle folder, artifacts by precision) of the fp32 and int8 .pte files in the shared `export("all")` of the
+    shipped checkpoint, int8 calibrated on the built-in set."""
+    folder, rows, _ = exported
+    return folder, {r.artifact.precision: r.artifact for r in rows if r.artifact.format == "executorch"}
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +55,10 @@ def test_report_and_files(converted):
         assert artifact.io["input"]["shape"] == [3, 128, 128] and artifact.io["input"]["dtype"] == "float32"
         assert list(artifact.io["outputs"]) == ["regressors", "scores", "age", "gender"]
         assert artifact.checks["ops_outside_delegate"] == {} and artifact.checks["delegated_subgraphs"] >= 1
-    assert artifacts["int8"].checks["calibration_images"] == MIN_CALIBRATION
+    assert artifacts["int8"].checks["calibration_images"] == CALIBRATION_COUNT
     assert artifacts["int8"].checks["bytes"] < 0.6 * artifacts["fp32"].checks["bytes"]
     assert max(artifacts["fp32"].checks["max_abs_error_vs_pytorch"].values()) < 5e-4
-    expected = {"executorch.report.json"} | {a.path for a in artifacts.values()}
-    assert {p.name for p in out.iterdir()} == expected  # no converter side files
+    assert {p.name for p in out.glob("*.pte")} == {a.path for a in artifacts.values()}
 
 
 def test_files_describe_themselves(converted):

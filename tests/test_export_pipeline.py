@@ -16,8 +16,9 @@ import jsonschema
 import numpy as np
 import pytest
 
-from exporter.export import bundle
-from exporter.export.formats import FORMATS
+from exporter.export import bundle, pipeline
+from exporter.export.artifacts import Artifact
+from exporter.export.formats import FORMATS, formats_for
 from exporter.commands.golden import GOLDEN_DIR
 from exporter.export.contract import TOLERANCES, compare_faces, read_outputs
 from exporter.export.embedded import read_coreml, read_executorch, read_onnx, read_tflite
@@ -146,3 +147,35 @@ def test_crashing_converter_leaves_previous_bundle(exported, monkeypatch):
     after = {p.relative_to(folder): bundle.sha256_of(p) for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in folder.parent.iterdir()] == ["all"]  # no staging folder left
+
+
+def _recording_converter(started: list, failing: str | None = None):
+    def convert(fmt, precisions, checkpoint, staging, calibration, log, threads=None):
+        started.append((fmt.name, threads))
+        if fmt.name == failing:
+            raise ExportFailed(f"{fmt.name} conversion failed (exit 1)")
+        return [Artifact(fmt.name, p, fmt.artifact_name(p), [fmt.artifact_name(p)]) for p in precisions]
+    return convert
+
+
+def test_converters_run_slowest_first_on_a_share_of_the_cores_and_report_in_table_order(monkeypatch, tmp_path):
+    started = []
+    monkeypatch.setattr(pipeline, "run_converter", _recording_converter(started))
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    formats = formats_for("all")
+    chosen = {f.name: f.precisions for f in formats}
+    artifacts = pipeline.run_converters(formats, chosen, tmp_path / "m.pt", tmp_path, None, log=lambda *_: None)
+    assert started[0] == ("onnx", None)  # alone: every other converter reads its file
+    slowest = max(formats[1:], key=lambda f: f.convert_seconds).name
+    assert started[1] == (slowest, 1) and {t for _, t in started[1:]} == {1}
+    assert [(a.format, a.precision) for a in artifacts] == [(f.name, p) for f in formats for p in f.precisions]
+
+
+def test_a_failing_converter_is_raised_after_the_others_end(monkeypatch, tmp_path):
+    started = []
+    monkeypatch.setattr(pipeline, "run_converter", _recording_converter(started, failing="ncnn"))
+    formats = formats_for("all")
+    with pytest.raises(ExportFailed, match="ncnn conversion failed"):
+        pipeline.run_converters(formats, {f.name: f.precisions for f in formats}, tmp_path / "m.pt", tmp_path, None,
+                                log=lambda *_: None)
+    assert sorted(name for name, _ in started) == sorted(f.name for f in formats)

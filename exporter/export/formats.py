@@ -25,6 +25,7 @@ class Format:
     runtime: str | None  # host runner name, or None when the host cannot run it
     app_folder: str | None  # where the android/ios target installs it, relative to the repo
     note: str
+    convert_seconds: int  # about how long its converter runs on 2 cores (the export starts the slowest first)
 
     def artifact_name(self, precision: str) -> str:
         """File (or package folder) name of one artifact."""
@@ -39,23 +40,23 @@ FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("onnx", ("onnx",), ".onnx", ("fp32",), "exporter.export.to_onnx", "onnxruntime", None,
-               "opset 18, simplified with onnxslim; the source of the TFLite and ncnn conversions"),
+               "opset 18, simplified with onnxslim; the source of the TFLite and ncnn conversions", 12),
         Format("tflite", ("android",), ".tflite", ("fp32", "fp16", "int8-dynamic", "int8"), "exporter.export.to_tflite",
                "litert", "android_app/app/src/main/assets",
-               "onnx2tf 1.29.16, NHWC; fp16 weights; dynamic-range int8; full int8 with int8 input/output"),
+               "onnx2tf 1.29.16, NHWC; fp16 weights; dynamic-range int8; full int8 with int8 input/output", 55),
         Format("coreml", ("ios",), ".mlpackage", ("fp16",), "exporter.export.to_coreml", None,
                "ios_app/FaceKitDemo/Models",
-               "ML Program, iOS 16+, image input with the normalisation embedded; predicts on macOS only"),
+               "ML Program, iOS 16+, image input with the normalisation embedded; predicts on macOS only", 28),
         Format("ncnn", ("ncnn",), ".ncnn.param", ("fp32", "fp16"), "exporter.export.to_ncnn", "ncnn",
-               "android_app/app/src/main/assets/ncnn", "pnnx from the ONNX file; fp16 storage variant"),
+               "android_app/app/src/main/assets/ncnn", "pnnx from the ONNX file; fp16 storage variant", 5),
         Format("opencv", ("opencv",), ".onnx", ("fp32",), "exporter.export.to_opencv", "opencv", None,
-               "the ONNX file itself, loaded by cv2.dnn.readNetFromONNX (OpenCV 4.10); outputs fetched by name"),
+               "the ONNX file itself, loaded by cv2.dnn.readNetFromONNX (OpenCV 4.10); outputs fetched by name", 4),
         Format("mnn", ("mnn",), ".mnn", ("fp32", "fp16", "int8-dynamic", "int8"), "exporter.export.to_mnn", "mnn", None,
                "MNN 3.6.1 converter from the ONNX file; fp16 weights; int8-dynamic: 8-bit weights, float activations; "
-               "int8: MNN's quantisation tool, int8 weights and activations calibrated on the int8 images"),
+               "int8: MNN's quantisation tool, int8 weights and activations calibrated on the int8 images", 41),
         Format("executorch", ("executorch",), ".pte", ("fp32", "int8"), "exporter.export.to_executorch", "executorch",
                None, "ExecuTorch 1.5.1 from the checkpoint (torch.export), XNNPACK delegate; int8: PT2E with the "
-               "XNNPACK quantizer, calibrated, float input and outputs"),
+               "XNNPACK quantizer, calibrated, float input and outputs", 134),
     )
 }
 TARGETS = ("android", "ios", "executorch", "mnn", "ncnn", "onnx", "opencv", "all")

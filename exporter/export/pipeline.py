@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +50,10 @@ class Row:
 
 
 def run_converter(fmt: Format, precisions: tuple[str, ...], checkpoint: Path, staging: Path, calibration: Path | None,
-                  log) -> list[Artifact]:
-    """Run one converter module in its own process; raise ExportFailed with its output's tail on failure."""
+                  log, threads: int | None = None) -> list[Artifact]:
+    """Run one converter module in its own process; raise ExportFailed with its output's tail on failure.
+
+    threads: the math-library threads it may use (None: the libraries' defaults)."""
     command = [sys.executable, "-m", fmt.converter, "--checkpoint", str(checkpoint), "--onnx",
                str(staging / FORMATS["onnx"].artifact_name("fp32")), "--out", str(staging), "--precisions", *precisions]
     if calibration is not None:
@@ -58,12 +61,32 @@ def run_converter(fmt: Format, precisions: tuple[str, ...], checkpoint: Path, st
     log(f"converting {fmt.name} ({', '.join(precisions)})...")
     scratch = staging / f".tmp-{fmt.name}"  # the converter's temporary files: removed with the staging folder
     scratch.mkdir(exist_ok=True)
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    if threads is not None:
+        env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise ExportFailed(f"{fmt.name} conversion failed (exit {result.returncode}):\n{tail}")
     artifacts, seconds = read_report(staging, fmt.name)
     log(f"  {fmt.name}: {len(artifacts)} artifact(s) in {seconds:.1f} s")
+    return artifacts
+
+
+def run_converters(formats: list[Format], chosen: dict[str, tuple[str, ...]], checkpoint: Path, staging: Path,
+                   calibration: Path | None, log) -> list[Artifact]:
+    """ONNX first (the others read it), then the rest side by side, one per core and the slowest first, each on a
+    share of the cores; the artifacts in the format table's order. A failure is raised once every converter has ended."""
+    onnx, rest = formats[0], formats[1:]
+    artifacts = run_converter(onnx, chosen[onnx.name], checkpoint, staging, calibration, log)
+    cores = os.cpu_count() or 1
+    workers = max(1, min(len(rest), cores))
+    threads = None if workers == 1 else max(1, cores // workers)
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {f.name: pool.submit(run_converter, f, chosen[f.name], checkpoint, staging, calibration, log, threads)
+                   for f in sorted(rest, key=lambda f: -f.convert_seconds)}
+    for fmt in rest:
+        artifacts += futures[fmt.name].result()
     return artifacts
 
 
@@ -137,9 +160,7 @@ def export(target: str, checkpoint: Path, data_root: Path | None, out_root: Path
             if calibration_set is not None:
                 calibration = Path(scratch) / "calibration.npy"
                 np.save(calibration, calibration_set.squares)
-            artifacts = []
-            for fmt in formats:
-                artifacts += run_converter(fmt, chosen[fmt.name], checkpoint, staging, calibration, log)
+            artifacts = run_converters(formats, chosen, checkpoint, staging, calibration, log)
         log(f"verifying on {len(images)} held-out face images...")
         pytorch = torch_runner(model)
         reference = pytorch(images)
