@@ -9,6 +9,7 @@ from exporter.compress.lowrank import factorise
 from exporter.compress.palettize import palettize
 from exporter.compress.prune import prune_channels
 from exporter.compress.qat import prepare_qat
+from exporter.compress.search import search_within_budget
 from exporter.model.blazeface import FaceKitNet
 
 
@@ -33,6 +34,8 @@ METHODS: dict[str, Method] = {
         Method("palettize", lambda model, bits: palettize(model, int(bits)), "bits per weight (1-8)", False, (4, 6)),
         Method("qat", lambda model, bits: prepare_qat(model, int(bits)), "bits of the int8 scheme (only 8: what TFLite runs)",
                True, (8,), lr=2e-4),
+        Method("search", search_within_budget, "int8 latency budget as a share of MediaPipe's, from the latency table "
+               "(runs/compress/latency_table.json, measured on first use)", True, (0.7,)),
     )
 }
 

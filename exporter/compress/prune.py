@@ -51,7 +51,7 @@ def _stream_layers(model: FaceKitNet) -> list[tuple[nn.Module, str, int]]:
     return [(module, side, width) for module, side, width in layers if isinstance(module, (nn.Conv2d, nn.BatchNorm2d))]
 
 
-def _channel_norms(model: FaceKitNet) -> torch.Tensor:
+def channel_norms(model: FaceKitNet) -> torch.Tensor:
     """Per stream channel: L2 norm of the weights that write it times that of the weights that read it.
 
     BatchNorm is folded in first. A channel nothing writes, or nothing reads, scores zero.
@@ -72,7 +72,7 @@ def _channel_norms(model: FaceKitNet) -> torch.Tensor:
     return (written * read).sqrt()
 
 
-def _births(model: FaceKitNet) -> list[tuple[int, int]]:
+def births(model: FaceKitNet) -> list[tuple[int, int]]:
     """(first index, count) of the stream channels born in the stem and in each block that widens the stream."""
     widths = stream_widths(model)
     births, previous = [(0, widths[0])], widths[0]
@@ -83,20 +83,35 @@ def _births(model: FaceKitNet) -> list[tuple[int, int]]:
     return births
 
 
-def channels_to_keep(model: FaceKitNet, amount: float) -> list[int]:
-    """Stream channels kept: about 1 - `amount` of those born up to each block (a multiple of 4), the strongest."""
+def counts_for_amount(model: FaceKitNet, amount: float) -> list[int]:
+    """Channels kept from each birth group: about 1 - `amount` of those born up to it, a multiple of 4 in all."""
     if not 0 < amount < 1:
         raise ValueError(f"--amount for pruning must be between 0 and 1 (the share of channels removed), got {amount}")
-    norms = _channel_norms(model)
-    keep: list[int] = []
+    counts: list[int] = []
     born = 0
-    for start, count in _births(model):
+    for _, count in births(model):
         born += count
         target = CHANNEL_MULTIPLE * round((1 - amount) * born / CHANNEL_MULTIPLE)
-        kept_here = min(count, max(CHANNEL_MULTIPLE if not keep else 0, target - len(keep)))  # the stem keeps some
+        counts.append(min(count, max(CHANNEL_MULTIPLE if not counts else 0, target - sum(counts))))  # the stem keeps some
+    return counts
+
+
+def strongest_channels(model: FaceKitNet, counts: list[int]) -> list[int]:
+    """Stream channels kept: the `counts[j]` strongest of birth group j, for each group."""
+    groups = births(model)
+    if len(counts) != len(groups) or any(not 0 <= k <= n for k, (_, n) in zip(counts, groups)) or counts[0] < 1:
+        raise ValueError(f"need a count per birth group within {[n for _, n in groups]} (the stem's at least 1), got {counts}")
+    norms = channel_norms(model)
+    keep: list[int] = []
+    for (start, count), kept_here in zip(groups, counts):
         ranked = sorted(range(start, start + count), key=lambda c: float(norms[c]), reverse=True)
         keep += sorted(ranked[:kept_here])
     return keep
+
+
+def channels_to_keep(model: FaceKitNet, amount: float) -> list[int]:
+    """Stream channels kept: about 1 - `amount` of those born up to each block (a multiple of 4), the strongest."""
+    return strongest_channels(model, counts_for_amount(model, amount))
 
 
 def _select(module: nn.Module, side: str, kept: torch.Tensor) -> None:
@@ -119,12 +134,17 @@ def _select(module: nn.Module, side: str, kept: torch.Tensor) -> None:
         module.in_channels = len(kept)
 
 
-def prune_channels(model: FaceKitNet, amount: float) -> FaceKitNet:
-    """A new, narrower model without `amount` (0-1) of the backbone's channels (the weakest born in each block)."""
-    keep = torch.tensor(channels_to_keep(model, amount))
+def prune_to_counts(model: FaceKitNet, counts: list[int]) -> FaceKitNet:
+    """A new, narrower model keeping the `counts[j]` strongest channels born in each group j."""
+    keep = torch.tensor(strongest_channels(model, counts))
     work = copy.deepcopy(model).cpu()
     for module, side, width in _stream_layers(work):
         _select(module, side, keep[keep < width])
     pruned = FaceKitNet(replace(model.config, channels=tuple(stream_widths(work))))
     pruned.load_state_dict(work.state_dict())  # a fresh model, so each block's residual pad matches its new widths
     return pruned.train(model.training)
+
+
+def prune_channels(model: FaceKitNet, amount: float) -> FaceKitNet:
+    """A new, narrower model without `amount` (0-1) of the backbone's channels (the weakest born in each block)."""
+    return prune_to_counts(model, counts_for_amount(model, amount))

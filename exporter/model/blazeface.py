@@ -236,7 +236,10 @@ class FaceKitNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         f16 = self.stage16(self.stem(x))
-        f8 = self.stage8(f16)
+        return self.heads(f16, self.stage8(f16))
+
+    def heads(self, f16: torch.Tensor, f8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The four per-anchor outputs from the 16x16 and 8x8 feature maps."""
         age16, gender16 = self.attr16(f16)
         age8, gender8 = self.attr8(f8)
         regressors = torch.cat([_per_anchor(self.box16(f16), NUM_REGRESSORS), _per_anchor(self.box8(f8), NUM_REGRESSORS)], 1)

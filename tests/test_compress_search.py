@@ -1,0 +1,83 @@
+"""Latency-aware width search on the tiny variant with a synthetic latency table: the fit reproduces the table's
+law, the search respects its budget and finds the best choice a brute force finds, and the cut model has the widths."""
+
+from __future__ import annotations
+
+from itertools import product
+
+import pytest
+import torch
+
+from exporter.compress.latency_table import LatencyTable, Part, candidate_parts, measure_part, parts_of
+from exporter.compress.prune import births, channel_norms, stream_widths
+from exporter.compress.search import options, search_model, widths_from_counts
+from exporter.model.registry import build_model
+
+OVERHEAD = 0.002
+
+
+def synthetic_ms(part: Part) -> float:
+    """A latency law the per-part fit can represent: a constant plus work proportional to c_in x c_out x pixels."""
+    pixels = (part.side // part.stride) ** 2
+    return OVERHEAD + 0.01 + 2e-7 * pixels * (part.c_in * part.c_out + 3 * part.c_out)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return build_model("facekit-xs").eval()
+
+
+@pytest.fixture(scope="module")
+def table(tiny) -> LatencyTable:
+    measurements = {}
+    for part in candidate_parts(tuple(tiny.config.block_channels())):
+        if part.kind != "overhead":
+            measurements.setdefault(part.key, []).append((part.c_in, part.c_out, synthetic_ms(part)))
+    full = sum(synthetic_ms(p) for p in parts_of(tuple(tiny.config.block_channels())))
+    return LatencyTable(measurements, OVERHEAD, mediapipe_ms=full)  # MediaPipe as fast as the unpruned tiny model
+
+
+def predicted(channels: tuple[int, ...]) -> float:
+    parts = parts_of(channels)
+    return sum(synthetic_ms(p) for p in parts) - OVERHEAD * (len(parts) - 1)
+
+
+def test_the_fit_reproduces_the_law_at_unmeasured_widths(table, tiny):
+    for part in parts_of(tuple(tiny.config.block_channels())):
+        odd = Part(part.kind, part.side, part.stride, part.c_in if part.kind == "stem" else part.c_in - 1, part.c_out - 1)
+        assert table.part_ms(odd) == pytest.approx(synthetic_ms(odd), rel=1e-6)
+
+
+@pytest.mark.parametrize("share", [0.6, 0.75, 0.9])
+def test_the_search_respects_its_budget_and_matches_brute_force(table, tiny, share):
+    pruned, choice = search_model(tiny, table, share)
+    budget = share * table.mediapipe_ms
+    assert choice.latency_ms <= budget
+    assert choice.latency_ms == pytest.approx(predicted(choice.channels), rel=1e-6)
+    assert stream_widths(pruned) == list(choice.channels)
+
+    groups = births(tiny)
+    norms = channel_norms(tiny)
+    shipped = tiny.config.block_channels()
+    positions = [0] + [i for i in range(1, len(shipped)) if shipped[i] > shipped[i - 1]]
+    best = 0.0
+    for counts in product(*(options(n, stem=start == 0) for start, n in groups)):
+        channels = widths_from_counts(positions, counts, len(choice.channels) - 1)
+        if predicted(channels) <= budget:
+            value = sum(sum(sorted(norms[s:s + n].tolist(), reverse=True)[:k])
+                        for (s, n), k in zip(groups, counts)) / float(norms.sum())
+            best = max(best, value)
+    assert choice.value == pytest.approx(best, rel=1e-6)
+    assert pruned(torch.zeros(1, 3, 128, 128))[1].shape == (1, 896, 1)
+
+
+def test_a_budget_nothing_fits_is_refused(table, tiny):
+    with pytest.raises(ValueError, match="no width choice fits"):
+        search_model(tiny, table, 0.01)
+
+
+@pytest.mark.slow
+def test_a_real_part_is_converted_and_timed_in_litert():
+    narrow, wide = (measure_part(Part("block", 16, 1, c, c)) for c in (16, 96))
+    assert 0 < narrow < wide
