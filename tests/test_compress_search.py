@@ -8,7 +8,7 @@ from itertools import product
 import pytest
 import torch
 
-from exporter.compress.latency_table import LatencyTable, Part, candidate_parts, measure_part, parts_of
+from exporter.compress.latency_table import LatencyTable, Part, calibrate, candidate_parts, measure_part, parts_of
 from exporter.compress.prune import births, channel_norms, stream_widths
 from exporter.compress.search import options, search_model, widths_from_counts
 from exporter.model.registry import build_model
@@ -81,3 +81,11 @@ def test_a_budget_nothing_fits_is_refused(table, tiny):
 def test_a_real_part_is_converted_and_timed_in_litert():
     narrow, wide = (measure_part(Part("block", 16, 1, c, c)) for c in (16, 96))
     assert 0 < narrow < wide
+
+
+def test_the_calibrated_offset_makes_the_calibration_model_exact(table, tiny):
+    channels = tuple(tiny.config.block_channels())
+    calibrated = LatencyTable(table.measurements, table.overhead_ms, table.mediapipe_ms)
+    calibrated.model_offset_ms = calibrate(calibrated, channels, measured_ms=table.predict(channels) + 0.25)
+    assert calibrated.model_offset_ms == pytest.approx(0.25)
+    assert calibrated.predict(channels) == pytest.approx(table.predict(channels) + 0.25)

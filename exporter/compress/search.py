@@ -138,6 +138,7 @@ def search_within_budget(model: FaceKitNet, budget_share: float) -> FaceKitNet:
     pruned, choice = search_model(model, table, budget_share)
     measured = measure_model(choice.channels)
     print(f"search: widths {list(choice.channels)} keep {choice.value:.1%} of the channel importance; int8 latency "
-          f"predicted {choice.latency_ms:.3f} ms, measured {measured:.3f} ms ({choice.latency_ms / measured - 1:+.1%}); "
+          f"predicted {choice.latency_ms:.3f} ms, measured now {measured:.3f} ms ({choice.latency_ms / measured - 1:+.1%}; "
+          f"inflated if other jobs share the machine: `make pareto` times it beside MediaPipe); "
           f"budget {budget_share:g} x MediaPipe's {table.mediapipe_ms:.3f} ms = {budget_share * table.mediapipe_ms:.3f} ms")
     return pruned
