@@ -9,14 +9,17 @@ from pathlib import Path
 
 from exporter.atomic import check_writable_folder
 from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from exporter.compress.merge import merge_report
 from exporter.compress.methods import METHODS, variant_name
 from exporter.data.layout import DatasetLayoutError
 from exporter.export.bundle import sha256_of
+from exporter.jsonio import write_json
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, data_root
 from exporter.train.config import TrainConfig
 from exporter.train.loop import Trainer
 
+MERGE_REPORT = Path("runs/compress/merge.json")
 FINE_TUNE_STEPS = 600  # about 12 min on 2 CPU cores with the validation passes
 
 
@@ -29,6 +32,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--recipes", action="store_true",
                    help="run every method at the amounts of its recipes (" + ", ".join(
                        variant_name(m.name, a) for m in METHODS.values() for a in m.recipes) + "), resuming each")
+    p.add_argument("--merge-report", action="store_true",
+                   help="time each block merged into one conv (layer merging) against the unmerged block in LiteRT "
+                        "int8, and whole models; writes runs/compress/merge.json")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="the model to compress (default: the shipped one)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/compress/METHOD-AMOUNT)")
     p.add_argument("--data", type=Path, default=None, help="datasets folder for fine-tuning (default: $FACEKIT_DATA or ../shared/datasets)")
@@ -70,6 +76,8 @@ def compress(args: argparse.Namespace) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Compress; exit 1 with a clear message on bad options, checkpoints or data."""
     args = parse_args(argv)
+    if args.merge_report:
+        return write_merge_report(args.checkpoint, args.out or MERGE_REPORT)
     if args.recipes == (args.method is not None or args.amount is not None) or (args.method is None) != (args.amount is None):
         print("facekit compress: give --method and --amount, or --recipes alone", file=sys.stderr)
         return 2
@@ -85,4 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"facekit compress: {error}", file=sys.stderr)
             return 1
         print(f"wrote {best}; export and verify it with: make export CHECKPOINT={best}")
+    return 0
+
+
+def write_merge_report(checkpoint: Path, out: Path) -> int:
+    """Measure layer merging on the checkpoint's model and write the report."""
+    try:
+        model, _ = load_model(checkpoint)
+    except CheckpointError as error:
+        print(f"facekit compress: {error}", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, {"checkpoint": str(checkpoint), **merge_report(model)})
+    print(f"wrote {out}")
     return 0
