@@ -19,6 +19,7 @@ from exporter.bench.latency import MEDIAPIPE, Backend, exported_backends, mediap
 from exporter.bench.suite import LATENCY_PHOTO, checkpoint_matches
 from exporter.assets import asset_path
 from exporter.checkpoint import load_model
+from exporter.compress.coreml_sizes import coreml_sizes
 from exporter.export.bundle import load_bundle, sha256_of
 from exporter.export.pipeline import FAILED, ExportFailed, export
 from exporter.image_io import read_rgb
@@ -73,8 +74,8 @@ def gzip_size(path: Path) -> int:
 
 
 def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> tuple[dict[str, Backend], dict]:
-    """Export the variant's fp16 and full-int8 TFLite (verified; kept from an earlier run of the same checkpoint);
-    their 1-thread backends and file sizes by precision."""
+    """Export the variant's fp16 and full-int8 TFLite (verified; kept from an earlier run of the same checkpoint)
+    and its Core ML package; the TFLite files' 1-thread backends, and the file sizes."""
     folder = out_root / variant.name / "android"
     if not checkpoint_matches(folder, variant.checkpoint):
         lines: list[str] = []
@@ -89,7 +90,8 @@ def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> 
                                      b.size_bytes, b.make_runner) for b in exported_backends(folder, tflite, threads=1)}
     sizes = {f"{a.precision}_bytes": (folder / a.path).stat().st_size for a in tflite}
     sizes |= {f"{a.precision}_gzip_bytes": gzip_size(folder / a.path) for a in tflite}
-    return backends, sizes
+    palettized = (load_model(variant.checkpoint)[1].get("compress") or {}).get("method") == "palettize"
+    return backends, sizes | coreml_sizes(variant.checkpoint, out_root / variant.name / "coreml", palettized)
 
 
 def pareto_front(rows: list[dict], cost: str, error: str) -> list[str]:

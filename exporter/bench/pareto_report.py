@@ -13,6 +13,12 @@ def _kb(n: int) -> str:
     return f"{n / 1024:.0f}"
 
 
+def _coreml(row: dict) -> str:
+    """The Core ML package's KB, with its look-up-table version's for a palettized variant."""
+    lut = row.get("coreml_lut_bytes")
+    return _kb(row["coreml_bytes"]) + (f" ({_kb(lut)})" if lut else "")
+
+
 def render_markdown(report: dict) -> str:
     """The report as a Markdown table, fronts and targets."""
     lines = [
@@ -21,15 +27,15 @@ def render_markdown(report: dict) -> str:
         f"{report['runs']} runs, as a ratio to MediaPipe BlazeFace short-range ({report['mediapipe_infer_ms']:.2f} ms) "
         f"in the same run. Accuracy of the full-int8 file on the report split: {report['utkface_crops']} UTKFace "
         f"crops, {report['scene_images']} scene photos.", "",
-        "| variant | method | fine-tuning steps | params | MMACs | int8 KB (gzip) | fp16 KB (gzip) | int8 / MediaPipe | fp16 / MediaPipe "
-        "| age MAE | gender | AP unmasked | AP dlib |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | method | fine-tuning steps | params | MMACs | int8 KB (gzip) | fp16 KB (gzip) | Core ML KB (table) "
+        "| int8 / MediaPipe | fp16 / MediaPipe | age MAE | gender | AP unmasked | AP dlib |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["variants"]:
         lines.append(
             f"| {r['variant']}{'' if r['from_shipped'] else ' (other base)'} | {r['method']} | {r['fine_tune_steps']} | {r['parameters']:,} "
             f"| {r['macs'] / 1e6:.1f} | {_kb(r['int8_bytes'])} ({_kb(r['int8_gzip_bytes'])}) "
-            f"| {_kb(r['fp16_bytes'])} ({_kb(r['fp16_gzip_bytes'])}) | {r['ratio_to_mediapipe']:.3f} "
+            f"| {_kb(r['fp16_bytes'])} ({_kb(r['fp16_gzip_bytes'])}) | {_coreml(r)} | {r['ratio_to_mediapipe']:.3f} "
             f"| {r['fp16_ratio_to_mediapipe']:.3f} | {r['age_mae']:.2f} | {r['gender_accuracy']:.1%} "
             f"| {r['ap_unmasked']:.3f} | {r.get('ap_dlib', float('nan')):.3f} |")
     lines += ["", f"Pareto front, latency against age MAE: {', '.join(report['front_age'])}.",
