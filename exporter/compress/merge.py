@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from exporter.compress.latency_table import INPUT, int8_tflite, part_module, parts_of, time_tflite
 from exporter.model.blazeface import BlazeBlock, FaceKitNet, SameConv2d
 
 
@@ -70,8 +71,6 @@ def merge_blocks(model: FaceKitNet, indices: set[int]) -> FaceKitNet:
 def merge_report(model: FaceKitNet) -> dict:
     """Per block: int8 LiteRT latency unmerged and merged (measured alone, random weights); then whole models:
     unmerged, every block merged, and the blocks that were faster merged. Printed as it goes."""
-    from exporter.compress.latency_table import INPUT, int8_tflite, part_module, parts_of, time_tflite
-
     def timed(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
         with tempfile.TemporaryDirectory(prefix="facekit-merge-") as work:
             return time_tflite(int8_tflite(module.eval(), inputs, Path(work)))

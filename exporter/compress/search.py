@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from exporter.compress.latency_table import LatencyTable, Part, load_or_build, measure_model, parts_of
 from exporter.compress.prune import CHANNEL_MULTIPLE, births, channel_norms, prune_to_counts
 from exporter.model.blazeface import STAGE_16, FaceKitNet
 
@@ -95,12 +96,10 @@ def _pareto(front: list[tuple[float, float, tuple[int, ...]]]) -> list[tuple[flo
     return kept
 
 
-def search_model(model: FaceKitNet, table, budget_share: float) -> tuple[FaceKitNet, Choice]:
+def search_model(model: FaceKitNet, table: LatencyTable, budget_share: float) -> tuple[FaceKitNet, Choice]:
     """(the model cut to the best widths within budget_share x MediaPipe's table latency, the choice)."""
     if not 0 < budget_share < 10:
         raise ValueError(f"--amount for search is the latency budget as a share of MediaPipe's (e.g. 0.7), got {budget_share}")
-    from exporter.compress.latency_table import Part, parts_of
-
     groups = births(model)
     norms = channel_norms(model)
     total = float(norms.sum())
@@ -132,8 +131,6 @@ def _birth_positions(model: FaceKitNet) -> list[int]:
 def search_within_budget(model: FaceKitNet, budget_share: float) -> FaceKitNet:
     """The model cut to the best widths within budget_share x MediaPipe's latency (the table measured on first use),
     with the choice and its measured latency printed."""
-    from exporter.compress.latency_table import load_or_build, measure_model
-
     table = load_or_build(model)
     pruned, choice = search_model(model, table, budget_share)
     measured = measure_model(choice.channels)
