@@ -9,6 +9,7 @@ exported files on the host.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -180,6 +181,27 @@ def quiet_executorch_logs() -> None:
     logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
 
 
+@contextlib.contextmanager
+def native_output_silenced(*fds: int):
+    """Send these file descriptors (default stdout and stderr) to /dev/null for the block: native libraries
+    (ExecuTorch, TensorFlow) log there, past Python's streams."""
+    fds = fds or (1, 2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in fds]
+    try:
+        with open(os.devnull, "w") as null:
+            for fd in fds:
+                os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, original in zip(fds, saved):
+            os.dup2(original, fd)
+            os.close(original)
+
+
 _EXECUTORCH_POOL = {"threads": 0, "generation": 0}  # ExecuTorch's thread pool as the runners last set it
 
 
@@ -192,16 +214,9 @@ def _executorch_pool(threads: int) -> int:
     if _EXECUTORCH_POOL["threads"] != threads:
         from executorch.extension.pybindings import portable_lib
 
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 2)
+        with native_output_silenced(2):
             if portable_lib._threadpool_get_thread_count() != threads:
                 portable_lib._unsafe_reset_threadpool(threads)
                 _EXECUTORCH_POOL["generation"] += 1
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
         _EXECUTORCH_POOL["threads"] = threads
     return _EXECUTORCH_POOL["generation"]

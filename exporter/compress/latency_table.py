@@ -11,11 +11,9 @@ compares their measured latency with the prediction.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import platform
-import sys
 import tempfile
 import time
 import warnings
@@ -34,6 +32,7 @@ from tqdm import tqdm
 from exporter.jsonio import MB, load_json, write_json
 from exporter.model.blazeface import STAGE_16, STAGE_8, BlazeBlock, FaceKitNet, ModelConfig, SameConv2d
 from exporter.paths import REPO_ROOT
+from exporter.runner import native_output_silenced
 
 INPUT = 128
 TIMED_RUNS, WARMUP_RUNS, ROUNDS = 300, 30, 3
@@ -92,28 +91,9 @@ class _Heads(nn.Module):
         return self.net.heads(f16, f8)
 
 
-@contextlib.contextmanager
-def _native_output_silenced():
-    """Send file descriptors 1 and 2 to /dev/null for the block: TensorFlow's C++ logging bypasses Python's streams."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, original in zip((1, 2), saved):
-                os.dup2(original, fd)
-                os.close(original)
-
-
 def int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path) -> Path:
     """The module as a full-int8 TFLite file (ONNX, onnx2tf, TF's converter on random calibration inputs)."""
-    with _native_output_silenced():
+    with native_output_silenced():
         return _int8_tflite(module, inputs, work)
 
 

@@ -60,10 +60,9 @@ class MergedBlock(nn.Module):
 def merge_blocks(model: FaceKitNet, indices: set[int]) -> FaceKitNet:
     """A folded copy of the model with the blocks at these indices (0-based, over both stages) merged."""
     merged = copy.deepcopy(model).eval().fold_batchnorm()
-    blocks = [*merged.stage16, *merged.stage8]
-    for stage in (merged.stage16, merged.stage8):
+    for offset, stage in ((0, merged.stage16), (len(merged.stage16), merged.stage8)):
         for i, block in enumerate(stage):
-            if blocks.index(block) in indices:
+            if offset + i in indices:
                 stage[i] = MergedBlock(block)
     return merged
 
