@@ -15,7 +15,10 @@ def _row(name: str, ratio: float, age: float, ap: float, size: int, method: str 
             "int8_bytes": size, "int8_gzip_bytes": size // 2, "fp16_bytes": 2 * size, "fp16_gzip_bytes": size,
             "coreml_bytes": 3 * size, **({"coreml_lut_bytes": size} if method == "palettize" else {}),
             "ratio_to_mediapipe": ratio, "fp16_ratio_to_mediapipe": ratio * 0.9, "age_mae": age,
-            "gender_accuracy": 0.8, "ap_unmasked": ap, "ap_dlib": 0.4, "from_shipped": True}
+            "gender_accuracy": 0.8, "ap_unmasked": ap, "ap_dlib": 0.4, "from_shipped": True,
+            "int8_parts": {"file": size, "int8_constants": size // 2, "int32_constants": 10_240, "float_constants": 0,
+                           "quantisation": size // 4, "tensor_names": 7_168, "metadata": 3_072,
+                           "structure": size // 4 - 20_480}}
 
 
 ROWS = [_row(SHIPPED, 1.2, 7.0, 0.20, 200_000, "none"), _row("fast-good", 0.55, 7.2, 0.195, 150_000),
@@ -59,6 +62,7 @@ def test_markdown_has_a_row_per_variant_and_each_target(report):
     text = render_markdown(report)
     assert all(f"| {r['variant']} |" in text for r in ROWS)
     assert "**met** by fast-good" in text and "**not met**" in text
+    assert "| fast-bad | 88 | 44 | 10 | 22 | 7 | 3 | 2 |" in text  # where the int8 file's bytes go, KB
     assert "| 586 | 1.200 |" in text and "| 615 (205) | 1.300 |" in text  # Core ML KB, with the table's for palettize
 
 

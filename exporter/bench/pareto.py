@@ -20,6 +20,7 @@ from exporter.bench.suite import LATENCY_PHOTO, checkpoint_matches
 from exporter.assets import asset_path
 from exporter.checkpoint import load_model
 from exporter.compress.coreml_sizes import coreml_sizes
+from exporter.compress.tflite_bytes import tflite_bytes
 from exporter.export.bundle import load_bundle, sha256_of
 from exporter.export.pipeline import FAILED, ExportFailed, export
 from exporter.image_io import read_rgb
@@ -90,6 +91,7 @@ def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> 
                                      b.size_bytes, b.make_runner) for b in exported_backends(folder, tflite, threads=1)}
     sizes = {f"{a.precision}_bytes": (folder / a.path).stat().st_size for a in tflite}
     sizes |= {f"{a.precision}_gzip_bytes": gzip_size(folder / a.path) for a in tflite}
+    sizes["int8_parts"] = tflite_bytes(folder / next(a.path for a in tflite if a.precision == "int8"))
     palettized = (load_model(variant.checkpoint)[1].get("compress") or {}).get("method") == "palettize"
     return backends, sizes | coreml_sizes(variant.checkpoint, out_root / variant.name / "coreml", palettized)
 

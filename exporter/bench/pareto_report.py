@@ -41,6 +41,17 @@ def render_markdown(report: dict) -> str:
     lines += ["", f"Pareto front, latency against age MAE: {', '.join(report['front_age'])}.",
               f"Pareto front, latency against AP: {', '.join(report['front_ap'])}.", ""]
     lines += [f"Left out: {v['variant']}, {v['reason']}" for v in report.get("left_out", [])]
+    lines += ["", "## Where the int8 file's bytes go (KB)", "",
+              "Per-channel quantisation stores a float32 scale and an int64 zero point for every output channel of "
+              "every conv's weights and again for its int32 biases.", "",
+              "| variant | file | int8 weights | int32 biases and shapes | quantisation parameters | tensor names "
+              "| metadata | flatbuffer structure |", "|---|---|---|---|---|---|---|---|"]
+    for r in report["variants"]:
+        p = r.get("int8_parts")
+        if p:
+            lines.append(f"| {r['variant']} | {_kb(p['file'])} | {_kb(p['int8_constants'])} | {_kb(p['int32_constants'])} "
+                         f"| {_kb(p['quantisation'])} | {_kb(p['tensor_names'])} | {_kb(p['metadata'])} "
+                         f"| {_kb(p['structure'])} |")
     lines += ["", "## Targets", ""]
     for t in report["targets"]:
         closest = ", ".join(f"{k} {v}" for k, v in t["closest"].items())
