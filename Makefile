@@ -82,8 +82,10 @@ paddle: assets $(PADDLE_STAMP)
 bench: assets
 	$(FACEKIT) bench --data $(DATA) --checkpoint $(CHECKPOINT) $(BENCH_ARGS)
 
+# Two stages (exporter/train/recipes.py): base from scratch, then attributes from base's best.
 train: assets
-	$(FACEKIT) train --data $(DATA) --out runs/train --ship $(SHIPPED)
+	$(FACEKIT) train --recipe base --data $(DATA) --out runs/train/base
+	$(FACEKIT) train --recipe attributes --init runs/train/base/best.pt --data $(DATA) --out runs/train/attributes --ship $(SHIPPED)
 	$(FACEKIT) eval --data $(DATA) --checkpoint $(SHIPPED) --card exporter/weights
 
 # The recipes of exporter/compress/methods.py, one after another; each resumes where it stopped.

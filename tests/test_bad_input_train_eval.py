@@ -25,10 +25,18 @@ from exporter.train.pools import _detections
     ("--lr", "nan", "--lr must be between 0 and 1"),
     ("--device", "tpu9", "unknown device 'tpu9'"),
     ("--device", "meta", "is not supported"),
+    ("--recipe", "attributes", "--recipe attributes fine-tunes a trained model: pass --init"),
 ])
 def test_train_options_are_checked_first(tmp_path, capsys, option, value, message):
     result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", option, value)
     assert result.code == 1 and message in result.err, result.err
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
+def test_train_init_checkpoint_missing_is_refused_before_loading_data(tmp_path, capsys):
+    result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--recipe", "attributes",
+                 "--init", tmp_path / "base.pt")
+    assert result.code == 1 and f"checkpoint {tmp_path / 'base.pt'} does not exist" in result.err, result.err
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
 
 

@@ -50,3 +50,16 @@ def test_card_files(tmp_path):
     assert "| facekit_second_look | 3x | 100 | 6.50 | 5.50 | 8.50 | 0.850 | 0.870 | 0.750 | 1.000 |" in text
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths[2:])
     assert not list(tmp_path.glob(".*"))
+
+
+def test_card_names_the_stage_it_was_fine_tuned_from(tmp_path):
+    init = {"checkpoint": "runs/train/base/best.pt", "sha256": "ab" * 32, "best_step": 2750, "seconds": 1860.0,
+            "host": "CPU", "config": {"recipe": "base", "steps": 3000, "batch_size": 64, "lr": 0.004}}
+    payload = {"model_config": {"width": 1.0}, "anchors": {}, "decode": {}, "init": init,
+               "train": {"config": {"recipe": "attributes", "steps": 1500, "mix": {"zoomed_crop": 0.45}}, "step": 750,
+                         "history": [], "data": {}}}
+    text = render_markdown(build_card(payload, metrics(6.5, 0.85, 0.3, 0.5), "128 parameters", tmp_path / "m.pt", "make train"))
+    assert "- Recipe attributes: variant None, 1500 steps" in text
+    assert ("Started from `runs/train/base/best.pt` (sha256 abababababab): recipe base, 3000 steps of batch 64, "
+            "AdamW lr 0.004, best at step 2750, 31.0 min (CPU)") in text
+    assert '"zoomed_crop": 0.45' in text

@@ -13,6 +13,7 @@ from exporter.model.registry import MODEL_VARIANTS
 from exporter.paths import data_root
 from exporter.train.config import TrainConfig
 from exporter.train.loop import Trainer
+from exporter.train.recipes import RECIPES
 from exporter.data.layout import DatasetLayoutError
 
 
@@ -23,9 +24,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=None, help="datasets folder (default: $FACEKIT_DATA or ../shared/datasets)")
     p.add_argument("--out", type=Path, default=d.out_dir, help="run folder for best.pt, last.pt, history.json")
     p.add_argument("--variant", choices=list(MODEL_VARIANTS), default=d.variant)
-    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--recipe", choices=list(RECIPES), default=d.recipe,
+                   help="base: from scratch; attributes: fine-tune --init for age and gender, keeping its detection")
+    p.add_argument("--init", type=Path, default=None, help="checkpoint to start from (the attributes recipe needs one)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
     p.add_argument("--val-every", type=int, default=d.val_every)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device, help="auto (GPU if visible), cpu, cuda, cuda:1 ...")
@@ -42,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run training; exit 1 with a clear message on a bad dataset layout."""
     args = parse_args(argv)
     try:
-        config = TrainConfig(
-            data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
+        config = TrainConfig.for_recipe(
+            args.recipe, init=args.init, data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
             distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,
         )

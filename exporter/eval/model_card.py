@@ -95,6 +95,7 @@ def build_card(payload: dict, metrics: dict, summary: str, checkpoint: Path, com
             "device": train.get("device", f"setting {train.get('config', {}).get('device', 'auto')!r}: a GPU when visible, else the CPU"),
             "host": train.get("host"),
             "data": train.get("data"),
+            "init": payload.get("init"),
             "history": history,
         },
         "metrics": metrics,
@@ -123,6 +124,18 @@ def _selection(data: dict) -> str:
                 "are never looked at in training")
     return ("chosen on the former two-way validation split, which is now the report split: this checkpoint was "
             "selected on the images its report figures come from, so they are optimistic")
+
+
+def _init_lines(init: dict | None) -> list[str]:
+    """The stage this checkpoint was fine-tuned from (the base stage of `make train`), when there is one."""
+    if not init:
+        return []
+    cfg = init.get("config") or {}
+    minutes = "n/a" if init.get("seconds") is None else f"{init['seconds'] / 60:.1f} min"
+    return [f"- Started from `{init['checkpoint']}` (sha256 {init['sha256'][:12]}): recipe {cfg.get('recipe', 'base')}, "
+            f"{cfg.get('steps')} steps of batch {cfg.get('batch_size')}, AdamW lr {cfg.get('lr')}, best at step "
+            f"{init.get('best_step')}, {minutes} ({init.get('host') or 'host not recorded'}); this stage kept its face "
+            "scores, boxes and keypoints by distillation"]
 
 
 def _attribute_table(section: dict) -> list[str]:
@@ -162,13 +175,15 @@ def render_markdown(card: dict) -> str:
         "## Training",
         "",
         f"- Command: `{t['command']}`",
-        f"- Recipe: variant {cfg.get('variant')}, {cfg.get('steps')} steps of batch {cfg.get('batch_size')}, AdamW lr "
+        f"- Recipe {cfg.get('recipe', 'base')}: variant {cfg.get('variant')}, {cfg.get('steps')} steps of batch {cfg.get('batch_size')}, AdamW lr "
         f"{cfg.get('lr')} (warm-up, cosine), seed {cfg.get('seed')}, distillation from BlazeFace short-range: {cfg.get('distill')}",
         f"- Best checkpoint at step {t['best_step']} ({_selection(t['data'] or {})}); "
         f"training time {minutes} (device {t['device']}; {t.get('host') or 'host not recorded'})",
+        *_init_lines(t.get("init")),
         f"- Data: {json.dumps(t['data'])}",
         "- Samples: UTKFace crops (human age/gender labels, BlazeFace keypoints) zoomed or composited onto face-free",
-        "  photos, windows of the face-mask training photos (human boxes), video frames (teacher boxes, soft age/gender).",
+        "  photos, windows of the face-mask training photos (human boxes), video frames (teacher boxes, soft age/gender);",
+        f"  shares of this stage: {json.dumps(cfg.get('mix'))}",
         "",
         "## Targets",
         "",

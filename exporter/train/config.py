@@ -1,4 +1,4 @@
-"""Hyper-parameters of a training run (the default is the recipe of the shipped checkpoint)."""
+"""Hyper-parameters of a training run (defaults: the base stage of `make train`, from recipes.py)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from exporter.train.loss import LossWeights
+from exporter.train.recipes import RECIPES
 from exporter.train.samples import Augment, SampleMix
+
+BASE = RECIPES["base"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a run depends on; saved into every checkpoint."""
+    """Everything a run depends on; saved into every checkpoint. The defaults are the base recipe's."""
 
     data_root: Path
     out_dir: Path = Path("runs/train")
     variant: str = "facekit-s"
-    steps: int = 3000  # about 55 min with this mix on 2 free CPU cores (1.1 s a step; the shipped run, older mix: 31)
+    recipe: str = "base"  # a key of RECIPES; for_recipe() fills in its defaults
+    init: Path | None = None  # start from this checkpoint's weights and keep its detection outputs (distillation)
+    steps: int = BASE.steps
     batch_size: int = 64
-    lr: float = 4e-3
+    lr: float = BASE.lr
     weight_decay: float = 1e-4
-    warmup_steps: int = 100
+    warmup_steps: int = BASE.warmup_steps
     val_every: int = 250
     seed: int = 0
     device: str = "auto"  # auto: a CUDA GPU when one is visible, else the CPU
@@ -29,9 +34,18 @@ class TrainConfig:
     scene_limit: int | None = None
     video_every: int = 15  # take every Nth frame of the training videos
     val_utk: int = 400  # UTKFace select crops scored during training (at each face size of SELECT_CANVASES)
-    mix: SampleMix = field(default_factory=SampleMix)
+    mix: SampleMix = field(default_factory=lambda: BASE.mix)
     augment: Augment = field(default_factory=Augment)
-    loss: LossWeights = field(default_factory=LossWeights)
+    loss: LossWeights = field(default_factory=lambda: BASE.loss)
+
+    @classmethod
+    def for_recipe(cls, recipe: str, **options) -> "TrainConfig":
+        """A config with the recipe's steps, learning rate, warm-up, mix and loss; options that are not None win."""
+        if recipe not in RECIPES:
+            raise ValueError(f"--recipe {recipe!r} is not one of {', '.join(RECIPES)}")
+        r = RECIPES[recipe]
+        defaults = {"recipe": recipe, "steps": r.steps, "lr": r.lr, "warmup_steps": r.warmup_steps, "mix": r.mix, "loss": r.loss}
+        return cls(**{**defaults, **{k: v for k, v in options.items() if v is not None}})
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot train (each message names the option)."""
@@ -43,6 +57,11 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if not 0 < self.lr < 1:  # also refuses NaN
             raise ValueError(f"--lr must be between 0 and 1, got {self.lr}")
+        if self.recipe not in RECIPES:
+            raise ValueError(f"--recipe {self.recipe!r} is not one of {', '.join(RECIPES)}")
+        if RECIPES[self.recipe].needs_init and self.init is None:
+            raise ValueError(f"--recipe {self.recipe} fine-tunes a trained model: pass --init with its checkpoint, "
+                             "e.g. --init runs/train/base/best.pt (what `make train` does)")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be at least 0, got {self.warmup_steps}")
 
@@ -50,4 +69,5 @@ class TrainConfig:
         """JSON-friendly form."""
         out = asdict(self)
         out["data_root"], out["out_dir"] = str(self.data_root), str(self.out_dir)
+        out["init"] = None if self.init is None else str(self.init)
         return out

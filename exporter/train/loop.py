@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from exporter.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from exporter.data.splits import evenly
 from exporter.detector import Detector
 from exporter.eval.scores import score_scenes, score_utkface
+from exporter.export.bundle import sha256_of
 from exporter.jsonio import write_json
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
@@ -70,7 +71,8 @@ def validation_score(metrics: dict[str, float]) -> float:
 class Trainer:
     """Holds the model, data pools and optimiser of one run.
 
-    By default it trains a fresh model of config.variant. Compression fine-tuning passes the compressed `model`,
+    By default it trains a fresh model of config.variant; with config.init it starts from that checkpoint and keeps
+    its detection outputs (a frozen copy is the `teacher`). Compression fine-tuning passes the compressed `model`,
     the uncompressed `teacher` whose outputs it should match, and `extra` facts saved into every checkpoint.
     """
 
@@ -86,6 +88,8 @@ class Trainer:
         self.scales = anchor_scales(FRONT_ANCHORS)
         self.nominal = anchor_boxes(self.anchors, self.scales)
         self.device = resolve_device(config.device)
+        if model is None and config.init is not None:
+            model, teacher = self._start_from(config.init)
         self.model = model if model is not None else build_model(config.variant)
         self.log(f"model {config.variant}: {summarize(self.model)}; training on {self.device}")
         self.model.to(self.device, memory_format=torch.channels_last)  # about 2x faster convolutions on the CPU
@@ -96,6 +100,16 @@ class Trainer:
         self.history: list[dict] = []
         self.elapsed_before = 0.0  # seconds of training before a resume
         self._build_data()
+
+    def _start_from(self, init: Path) -> tuple[FaceKitNet, FaceKitNet]:
+        """The init checkpoint's model to train and a frozen copy to distil from; its facts go into `extra`."""
+        model, payload = load_model(init)
+        train = payload.get("train") or {}
+        history = train.get("history") or []
+        self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),
+                              "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
+                              "seconds": history[-1]["elapsed_s"] if history else None}
+        return model, load_model(init)[0]
 
     def _build_data(self) -> None:
         cfg = self.config
@@ -245,6 +259,20 @@ class Trainer:
                                   f"it is not a `last.pt` of the same --variant; delete it or drop --resume") from None
         self.log(f"resumed from {path} at step {self.step}")
 
+    def _checkpoint(self, running: dict[str, float], start: float, best: Path, last: Path) -> dict | None:
+        """Validate, log, save last.pt (and best.pt when better); the metrics when they are the new best."""
+        metrics = self.validate()
+        score = validation_score(metrics)
+        elapsed_s = self.elapsed_before + time.time() - start
+        self.history.append({"step": self.step, "elapsed_s": elapsed_s, "loss": running, **metrics, "score": score})
+        tqdm.write(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+        better = score > self.best_score
+        if better:
+            self.best_score = score
+            self.save(best, metrics, with_state=False)
+        self.save(last, metrics, with_state=True)
+        return metrics if better else None
+
     def run(self, resume: bool = False) -> dict:
         """Train to config.steps; returns the best validation metrics."""
         out = Path(self.config.out_dir)
@@ -253,9 +281,11 @@ class Trainer:
         if resume and last.exists():
             self.resume(last)
         start = time.time()
+        best_metrics = None
+        if not self.history and self.config.init is not None:  # the starting point competes for best.pt too
+            best_metrics = self._checkpoint({}, start, best, last)
         bar = tqdm(total=self.config.steps, initial=self.step, desc="training", unit="step")
         running: dict[str, float] = {}
-        best_metrics = None
         while self.step < self.config.steps:
             parts = self.train_step()
             if not math.isfinite(parts["total"]):
@@ -266,15 +296,7 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(loss=f"{running['total']:.3f}", age=f"{running['age_mae_years']:.1f}")
             if self.step % self.config.val_every == 0 or self.step == self.config.steps:
-                metrics = self.validate()
-                score = validation_score(metrics)
-                elapsed_s = self.elapsed_before + time.time() - start
-                self.history.append({"step": self.step, "elapsed_s": elapsed_s, "loss": running, **metrics, "score": score})
-                tqdm.write(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
-                if score > self.best_score:
-                    self.best_score, best_metrics = score, metrics
-                    self.save(best, metrics, with_state=False)
-                self.save(last, metrics, with_state=True)
+                best_metrics = self._checkpoint(running, start, best, last) or best_metrics
         bar.close()
         elapsed = time.time() - start
         write_json(out / "history.json", {"history": self.history, "seconds": elapsed})

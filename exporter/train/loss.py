@@ -18,7 +18,8 @@ class LossWeights:
     age: float = 4.0
     gender: float = 1.0
     distill: float = 2.0
-    outputs: float = 1.0  # output distillation from an uncompressed model (compression fine-tuning only)
+    outputs: float = 1.0  # output distillation from a reference model (compression and the attributes stage)
+    outputs_attributes: float = 1.0  # share of that distillation on age and gender (0: detection outputs only)
     negatives_per_positive: int = 3
     min_negatives: int = 16
     variance: float = 0.1  # regression errors are measured in units of 0.1 x the anchor's nominal side
@@ -113,11 +114,11 @@ def multitask_loss(
 
 def output_distillation(student: tuple[torch.Tensor, ...], teacher: tuple[torch.Tensor, ...], anchor_scales: torch.Tensor,
                         input_size: int, w: LossWeights = LossWeights()) -> torch.Tensor:
-    """How far a compressed model's outputs are from its uncompressed teacher's, on every anchor.
+    """How far a model's outputs are from a reference model's (the uncompressed one, or the base stage), on every anchor.
 
     Face scores: KL divergence from the teacher's probabilities, summed over anchors, averaged over images. Boxes,
-    keypoints, age and gender: only where the teacher sees a face (probability above 0.5), weighted by it. Zero
-    when the outputs are equal.
+    keypoints, age and gender (weighted by w.outputs_attributes): only where the teacher sees a face (probability
+    above 0.5), weighted by it. Zero when the outputs are equal.
     """
     s_reg, s_score, s_age, s_gender = (o.float() for o in student)
     t_reg, t_score, t_age, t_gender = (o.detach().float() for o in teacher)
@@ -129,7 +130,7 @@ def output_distillation(student: tuple[torch.Tensor, ...], teacher: tuple[torch.
     regress = (_smooth_l1((s_reg - t_reg) / unit).sum(-1) * weight).sum() / norm
     age = (torch.abs(s_age - t_age)[..., 0] * weight).sum() / norm
     gender = (_binary_kl(s_gender[..., 0], torch.sigmoid(t_gender[..., 0])) * weight).sum() / norm
-    return score + regress + w.age * age + w.gender * gender
+    return score + regress + w.outputs_attributes * (w.age * age + w.gender * gender)
 
 
 def _binary_kl(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -38,11 +38,11 @@ class SourceImage:
 class SampleMix:
     """Probability of each sample kind (normalised when drawn)."""
 
-    zoomed_crop: float = 0.20  # one UTKFace crop filling 55-100% of the frame, on a face-free background
-    framed_crop: float = 0.30  # one UTKFace crop, its side 1/3.5 to 1 of the frame, whole, on black or a scene
-    composite: float = 0.25  # 1-3 UTKFace crops pasted at random scale onto a face-free scene
-    scene: float = 0.18  # a random window of a real labelled scene photo
-    video: float = 0.07  # a video frame with teacher labels
+    zoomed_crop: float = 0.30  # one UTKFace crop filling 55-100% of the frame, on a face-free background
+    framed_crop: float = 0.0  # one UTKFace crop, its side 1/3.5 to 1 of the frame, whole, on black or a scene
+    composite: float = 0.35  # 1-3 UTKFace crops pasted at random scale onto a face-free scene
+    scene: float = 0.25  # a random window of a real labelled scene photo
+    video: float = 0.10  # a video frame with teacher labels
     negative: float = 0.0  # a face-free scene alone (composites already add plenty of background)
 
 
