@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from exporter.compress.tflite_bytes import SCALE_BYTES, ZERO_POINT_BYTES, tflite_bytes
+import pytest
+
+from exporter.compress.tflite_bytes import SCALE_BYTES, ZERO_POINT_BYTES, main, tflite_bytes
 
 
 def test_int8_file_parts_add_up_and_carry_per_channel_quantisation(exported):
@@ -18,3 +20,11 @@ def test_int8_file_parts_add_up_and_carry_per_channel_quantisation(exported):
     assert parts["metadata"] > 1000  # the embedded contract
     fp16 = tflite_bytes(folder / "facekit_fp16.tflite")
     assert fp16["int8_constants"] == 0 and fp16["quantisation"] == 0 and fp16["float_constants"] > 2 * 100_000
+
+
+def test_command_refuses_files_that_are_not_tflite(tmp_path, capsys):
+    (tmp_path / "notes.tflite").write_text("not a flatbuffer")
+    for path, message in ((tmp_path / "missing.tflite", "is not a file"), (tmp_path / "notes.tflite", "is not a TFLite file")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(path)])
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err

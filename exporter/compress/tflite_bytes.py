@@ -38,3 +38,24 @@ def tflite_bytes(path: Path) -> dict[str, int]:
 def _count(values) -> int:
     """Length of an optional flatbuffer vector (None: 0)."""
     return 0 if values is None else len(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the breakdown of each .tflite file given: python -m exporter.compress.tflite_bytes FILE..."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m exporter.compress.tflite_bytes", description=main.__doc__)
+    parser.add_argument("files", type=Path, nargs="+")
+    for path in parser.parse_args(argv).files:
+        if not path.is_file():
+            parser.error(f"{path} is not a file; pass exported .tflite files, e.g. exports/android/facekit_int8.tflite")
+        try:
+            parts = tflite_bytes(path)
+        except Exception as exc:  # the flatbuffer reader raises many types on other files
+            parser.error(f"{path} is not a TFLite file ({exc.__class__.__name__}: {str(exc)[:80]}); pass an exported .tflite file")
+        print(f"{path}: " + ", ".join(f"{name} {count:,}" for name, count in parts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
