@@ -26,7 +26,7 @@ RECIPES: dict[str, Recipe] = {
     # Most samples are one labelled face (filling the frame, or smaller); gender weighs twice as much; the base
     # model's face scores, boxes and keypoints are distilled so detection holds while the backbone adapts.
     "attributes": Recipe(
-        steps=1500, lr=1.5e-3, warmup_steps=50,
+        steps=1000, lr=1.5e-3, warmup_steps=50,
         mix=SampleMix(zoomed_crop=0.45, framed_crop=0.15, composite=0.15, scene=0.15, video=0.10),
         loss=LossWeights(gender=2.0, outputs=1.0, outputs_attributes=0.0), needs_init=True,
     ),
