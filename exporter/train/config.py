@@ -33,7 +33,7 @@ class TrainConfig:
     utk_limit: int | None = None  # use at most this many UTKFace training crops (tests, smoke runs)
     scene_limit: int | None = None
     video_every: int = 15  # take every Nth frame of the training videos
-    val_utk: int = 400  # UTKFace select crops scored during training (at each face size of SELECT_CANVASES)
+    val_utk: int = 600  # UTKFace select crops scored during training, at each face size of SELECT_CANVASES (600: all of them)
     mix: SampleMix = field(default_factory=lambda: BASE.mix)
     augment: Augment = field(default_factory=Augment)
     loss: LossWeights = field(default_factory=lambda: BASE.loss)
