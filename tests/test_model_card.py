@@ -61,5 +61,5 @@ def test_card_names_the_stage_it_was_fine_tuned_from(tmp_path):
     text = render_markdown(build_card(payload, metrics(6.5, 0.85, 0.3, 0.5), "128 parameters", tmp_path / "m.pt", "make train"))
     assert "- Recipe attributes: variant None, 1500 steps" in text
     assert ("Started from `runs/train/base/best.pt` (sha256 abababababab): recipe base, 3000 steps of batch 64, "
-            "AdamW lr 0.004, best at step 2750, 31.0 min (CPU)") in text
+            "AdamW lr 0.004, best at step 2750, 31.0 min in all (CPU)") in text
     assert '"zoomed_crop": 0.45' in text

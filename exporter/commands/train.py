@@ -12,7 +12,7 @@ from exporter.atomic import check_writable_folder
 from exporter.model.registry import MODEL_VARIANTS
 from exporter.paths import data_root
 from exporter.train.config import TrainConfig
-from exporter.train.loop import Trainer
+from exporter.train.loop import Trainer, run_history
 from exporter.train.recipes import RECIPES
 from exporter.data.layout import DatasetLayoutError
 
@@ -72,5 +72,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 def ship(best: Path, target: Path) -> None:
     """Copy the best checkpoint (no optimiser state) to target, atomically, with the run's whole history."""
     payload = read_checkpoint(best)
-    payload["train"]["history"] = read_checkpoint(best.with_name("last.pt"))["train"]["history"]
+    payload["train"]["history"] = run_history(best, payload)
     write_payload(target, payload)

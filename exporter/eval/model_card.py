@@ -134,7 +134,7 @@ def _init_lines(init: dict | None) -> list[str]:
     minutes = "n/a" if init.get("seconds") is None else f"{init['seconds'] / 60:.1f} min"
     return [f"- Started from `{init['checkpoint']}` (sha256 {init['sha256'][:12]}): recipe {cfg.get('recipe', 'base')}, "
             f"{cfg.get('steps')} steps of batch {cfg.get('batch_size')}, AdamW lr {cfg.get('lr')}, best at step "
-            f"{init.get('best_step')}, {minutes} ({init.get('host') or 'host not recorded'}); this stage kept its face "
+            f"{init.get('best_step')}, {minutes} in all ({init.get('host') or 'host not recorded'}); this stage kept its face "
             "scores, boxes and keypoints by distillation"]
 
 

@@ -68,6 +68,14 @@ def validation_score(metrics: dict[str, float]) -> float:
     return metrics["ap_unmasked"] + metrics["gender_accuracy"] - metrics["age_mae"] / 10.0
 
 
+def run_history(best: Path, payload: dict) -> list[dict]:
+    """The whole validation history of the run a best.pt comes from (its sibling last.pt's), else the file's own."""
+    last = Path(best).with_name("last.pt")
+    if Path(best).name == "best.pt" and last.is_file():
+        return read_checkpoint(last).get("train", {}).get("history") or []
+    return (payload.get("train") or {}).get("history") or []
+
+
 class Trainer:
     """Holds the model, data pools and optimiser of one run.
 
@@ -105,7 +113,7 @@ class Trainer:
         """The init checkpoint's model to train and a frozen copy to distil from; its facts go into `extra`."""
         model, payload = load_model(init)
         train = payload.get("train") or {}
-        history = train.get("history") or []
+        history = run_history(init, payload)
         self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),
                               "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
                               "seconds": history[-1]["elapsed_s"] if history else None}
