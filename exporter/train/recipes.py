@@ -21,10 +21,10 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    # About 31 min on 2 free CPU cores (0.6 s a step), 61 min when the cores are shared.
+    # 3,000 steps: 31 min for the shipped checkpoint's run, 73 min on a slower 2-core host (1.3 s a step, partly shared).
     "base": Recipe(steps=3000, lr=4e-3, warmup_steps=100, mix=SampleMix(), loss=LossWeights(), needs_init=False),
-    # Most samples are one labelled face (filling the frame, or smaller); gender weighs twice as much; the base
-    # model's face scores, boxes and keypoints are distilled so detection holds while the backbone adapts.
+    # 1,000 steps: 27 min on that host. Most samples are one labelled face (filling the frame, or smaller); gender
+    # weighs twice as much; the base model's face scores, boxes and keypoints are distilled so detection holds.
     "attributes": Recipe(
         steps=1000, lr=1.5e-3, warmup_steps=50,
         mix=SampleMix(zoomed_crop=0.45, framed_crop=0.15, composite=0.15, scene=0.15, video=0.10),
