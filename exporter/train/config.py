@@ -33,7 +33,7 @@ class TrainConfig:
     utk_limit: int | None = None  # use at most this many UTKFace training crops (tests, smoke runs)
     scene_limit: int | None = None
     video_every: int = 15  # take every Nth frame of the training videos
-    val_utk: int = 600  # UTKFace select crops scored during training, at each face size of SELECT_CANVASES (600: all of them)
+    val_utk: int = 600  # UTKFace select crops scored during training (of 624), at each face size of SELECT_CANVASES
     mix: SampleMix = field(default_factory=lambda: BASE.mix)
     augment: Augment = field(default_factory=Augment)
     loss: LossWeights = field(default_factory=lambda: BASE.loss)
@@ -41,10 +41,9 @@ class TrainConfig:
     @classmethod
     def for_recipe(cls, recipe: str, **options) -> "TrainConfig":
         """A config with the recipe's steps, learning rate, warm-up, mix and loss; options that are not None win."""
-        if recipe not in RECIPES:
-            raise ValueError(f"--recipe {recipe!r} is not one of {', '.join(RECIPES)}")
-        r = RECIPES[recipe]
-        defaults = {"recipe": recipe, "steps": r.steps, "lr": r.lr, "warmup_steps": r.warmup_steps, "mix": r.mix, "loss": r.loss}
+        r = RECIPES.get(recipe)  # an unknown name is refused by __post_init__
+        defaults = {"recipe": recipe} | ({"steps": r.steps, "lr": r.lr, "warmup_steps": r.warmup_steps, "mix": r.mix,
+                                          "loss": r.loss} if r else {})
         return cls(**{**defaults, **{k: v for k, v in options.items() if v is not None}})
 
     def __post_init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import platform
@@ -117,7 +118,7 @@ class Trainer:
         self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),
                               "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
                               "seconds": history[-1]["elapsed_s"] if history else None}
-        return model, load_model(init)[0]
+        return model, copy.deepcopy(model)
 
     def _build_data(self) -> None:
         cfg = self.config
