@@ -66,23 +66,27 @@ def test_static_checks(converted):
         assert checks["numbers_checked"] is False and "macOS" in checks["numbers_reason"]
 
 
-@pytest.mark.slow
-def test_rejects_other_precisions(tmp_path):
-    result = _convert(tmp_path, "fp32")
-    assert result.returncode != 0
-    assert "fp16 only" in result.stderr and "--precisions fp16" in result.stderr
+def test_rejects_other_precisions(tmp_path, capsys):
+    """Refused before any conversion (in this process: the refusal comes before coremltools does any work)."""
+    from exporter.export import to_coreml
+
+    checkpoint = tmp_path / "model.pt"
+    save_checkpoint(checkpoint, build_model("facekit-xs"))
+    assert to_coreml.main(["--checkpoint", str(checkpoint), "--onnx", str(tmp_path / "facekit.onnx"),
+                           "--out", str(tmp_path), "--precisions", "fp32"]) == 2
+    err = capsys.readouterr().err
+    assert "fp16 only" in err and "--precisions fp16" in err
     assert not (tmp_path / "FaceKit.mlpackage").exists() and not (tmp_path / "coreml.report.json").exists()
 
 
 @pytest.mark.slow
-def test_checks_fail_loudly(converted):
+def test_checks_fail_loudly(converted, monkeypatch):
     """An op outside the allowed set and a wrong output shape both raise CoreMLCheckError naming the problem."""
-    script = ("import sys; from pathlib import Path; import exporter.export.to_coreml as c\n"
-              "c.ALLOWED_OPS = c.ALLOWED_OPS - {'max_pool'}\n"
-              "shapes = {n: [1, 896, 1] for n in c.OUTPUT_NAMES}\n"
-              "try:\n    c.inspect_package(Path(sys.argv[1]), [1, 3, 128, 128], shapes)\n"
-              "except c.CoreMLCheckError as exc:\n    print(exc)\n")
-    result = subprocess.run([sys.executable, "-c", script, str(converted / "FaceKit.mlpackage")], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "failed its checks" in result.stdout and "['max_pool']" in result.stdout and "outputs are" in result.stdout
+    from exporter.export import to_coreml
+
+    monkeypatch.setattr(to_coreml, "ALLOWED_OPS", to_coreml.ALLOWED_OPS - {"max_pool"})
+    shapes = {name: [1, 896, 1] for name in OUTPUT_NAMES}
+    with pytest.raises(to_coreml.CoreMLCheckError) as raised:
+        to_coreml.inspect_package(converted / "FaceKit.mlpackage", [1, 3, 128, 128], shapes)
+    message = str(raised.value)
+    assert "failed its checks" in message and "['max_pool']" in message and "outputs are" in message
