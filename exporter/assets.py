@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from exporter.atomic import use_umask
+from exporter.digest import sha256_of
 from exporter.jsonio import KB, load_json
 from exporter.paths import cache_root
 
@@ -92,15 +93,6 @@ ASSETS: dict[str, Asset] = load_table()
 def assets_dir(cache: Path | None = None) -> Path:
     """Folder holding the fetched assets: `<cache root>/assets`."""
     return Path(cache if cache is not None else cache_root()) / "assets"
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_present(asset: Asset, cache: Path | None = None) -> bool:

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from exporter.assets import ASSETS, KINDS, AssetError, asset_path, ensure_assets, fetch, main, sha256_of
+from exporter.assets import ASSETS, KINDS, AssetError, asset_path, ensure_assets, fetch, main
+from exporter.digest import sha256_of
 
 
 @pytest.fixture(scope="session")

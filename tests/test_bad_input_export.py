@@ -14,6 +14,7 @@ import pytest
 
 from cli_cases import hidden, run, snapshot
 from exporter.atomic import current_umask
+from exporter.digest import sha256_of
 from exporter.export import bundle, pipeline
 from exporter.export.builtin_images import ImageSet
 from exporter.export.formats import FORMATS
@@ -207,4 +208,4 @@ def test_real_export_leaves_nothing_behind(exported):
         manifest, _ = bundle.load_bundle(manifest_path.parent)
         beside = [(manifest_path.parent / name, sha) for model in manifest["models"]
                   for name, sha in model["files"].items() if (manifest_path.parent / name).exists()]
-        assert beside and all(bundle.sha256_of(path) == sha for path, sha in beside)
+        assert beside and all(sha256_of(path) == sha for path, sha in beside)

@@ -16,6 +16,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from exporter.digest import sha256_of
 from exporter.export import bundle, pipeline
 from exporter.export.artifacts import Artifact
 from exporter.export.formats import FORMATS, formats_for
@@ -64,7 +65,7 @@ def test_manifest_schema_and_hashes(exported, manifest):
     bundle.validate_manifest(manifest)
     for model in manifest["models"]:
         for name, digest in model["files"].items():
-            assert bundle.sha256_of(folder / name) == digest
+            assert sha256_of(folder / name) == digest
     with pytest.raises(jsonschema.ValidationError):
         bundle.validate_manifest({**manifest, "models": []})
     assert manifest["anchors"]["count"] == 896 and len(manifest["keypoints"]) == 6
@@ -140,13 +141,13 @@ def test_apps_receive_their_files(exported, manifest):
 
 def test_crashing_converter_leaves_previous_bundle(exported, monkeypatch):
     folder = exported[0]
-    before = {p.relative_to(folder): bundle.sha256_of(p) for p in folder.rglob("*") if p.is_file()}
+    before = {p.relative_to(folder): sha256_of(p) for p in folder.rglob("*") if p.is_file()}
     for name in set(FORMATS) - {"onnx", "tflite"}:  # ONNX (the source) and a crashing TFLite: the rest only cost time
         monkeypatch.delitem(FORMATS, name)
     monkeypatch.setitem(FORMATS, "tflite", replace(FORMATS["tflite"], converter="exporter.export.no_such_converter"))
     with pytest.raises(ExportFailed, match="tflite conversion failed"):
         export("all", DEFAULT_CHECKPOINT, None, folder.parent, app_root=None, log=lambda *_: None)
-    after = {p.relative_to(folder): bundle.sha256_of(p) for p in folder.rglob("*") if p.is_file()}
+    after = {p.relative_to(folder): sha256_of(p) for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in folder.parent.iterdir()] == ["all"]  # no staging folder left
 

@@ -21,7 +21,8 @@ from exporter.assets import asset_path
 from exporter.checkpoint import load_model
 from exporter.compress.coreml_sizes import coreml_sizes
 from exporter.compress.tflite_bytes import tflite_bytes
-from exporter.export.bundle import load_bundle, sha256_of
+from exporter.digest import sha256_of
+from exporter.export.bundle import load_bundle
 from exporter.export.pipeline import FAILED, ExportFailed, export
 from exporter.image_io import read_rgb
 from exporter.model.summary import summarize

@@ -34,7 +34,8 @@ from exporter.data.layout import load_splits
 from exporter.data.media import is_video
 from exporter.data.splits import evenly
 from exporter.detector import Detector
-from exporter.export.bundle import load_bundle, sha256_of
+from exporter.digest import sha256_of
+from exporter.export.bundle import load_bundle
 from exporter.export.images import MIN_CALIBRATION
 from exporter.image_io import read_rgb
 from exporter.second_look import SecondLook

@@ -12,7 +12,7 @@ from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, sa
 from exporter.compress.merge import merge_report
 from exporter.compress.methods import METHODS, variant_name
 from exporter.data.layout import DatasetLayoutError
-from exporter.export.bundle import sha256_of
+from exporter.digest import sha256_of
 from exporter.jsonio import write_json
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, data_root

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from exporter.export.bundle import sha256_of
+from exporter.digest import sha256_of
 
 
 def package_bytes(package: Path) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -12,6 +11,7 @@ from pathlib import Path
 import jsonschema
 
 from exporter.atomic import use_umask
+from exporter.digest import sha256_of
 from exporter.export.artifacts import Artifact
 from exporter.export.metadata import describe, model_spec
 from exporter.export.verify import THRESHOLDS
@@ -21,17 +21,6 @@ from exporter.paths import PACKAGE_DIR, REPO_ROOT
 MANIFEST_SCHEMA = PACKAGE_DIR / "schemas" / "manifest.schema.json"
 MAX_MANIFEST_BYTES = 4 * MB  # a manifest of every format is about 30 KB
 INSTALL_STAGING = ".facekit-install-"
-
-
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, or of every file in a folder (sorted relative paths and bytes)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
-    for file in files:
-        if Path(path).is_dir():
-            digest.update(str(file.relative_to(path)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 def size_of(path: Path) -> int:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from exporter.checkpoint import load_model
-from exporter.export.bundle import sha256_of, swap_into_place
+from exporter.digest import sha256_of
+from exporter.export.bundle import swap_into_place
 from exporter.export.images import export_images
 from exporter.export.to_onnx import export_onnx
 from exporter.export.to_paddle import FILES

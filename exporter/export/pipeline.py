@@ -17,6 +17,7 @@ import numpy as np
 from exporter.assets import ASSETS, assets_dir
 from exporter.atomic import check_writable_folder
 from exporter.checkpoint import load_model
+from exporter.digest import sha256_of
 from exporter.export import bundle
 from exporter.export.artifacts import Artifact, read_report
 from exporter.export.contract import write_contract
@@ -206,7 +207,7 @@ def _entry(row: Row, folder: Path) -> dict:
     a = row.artifact
     return {
         "format": a.format, "precision": a.precision, "file": a.path,
-        "files": {f: bundle.sha256_of(folder / f) for f in a.files}, "size_bytes": row.size, "status": row.status,
+        "files": {f: sha256_of(folder / f) for f in a.files}, "size_bytes": row.size, "status": row.status,
         "io": a.io, "checks": a.checks, "parity": None if row.parity is None else row.parity.to_dict(),
         "host_latency_ms": row.latency_ms, "note": row.note,
     }

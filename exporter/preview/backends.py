@@ -11,7 +11,8 @@ from exporter.assets import AssetError, asset_path
 from exporter.bench.latency import MEDIAPIPE_FILE, Backend, exported_backends, mediapipe_backend, pytorch_backend
 from exporter.checkpoint import load_model
 from exporter.export.artifacts import Artifact
-from exporter.export.bundle import load_bundle, sha256_of
+from exporter.digest import sha256_of
+from exporter.export.bundle import load_bundle
 from exporter.runner import Runner
 
 

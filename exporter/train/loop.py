@@ -17,7 +17,7 @@ from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, sa
 from exporter.data.splits import evenly
 from exporter.detector import Detector
 from exporter.eval.scores import score_scenes, score_utkface
-from exporter.export.bundle import sha256_of
+from exporter.digest import sha256_of
 from exporter.jsonio import write_json
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
