@@ -56,15 +56,17 @@ def test_run_checkpoints_resume_and_ship(datasets, tmp_path):
 def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     tuned = TrainConfig.for_recipe("attributes", init=DEFAULT_CHECKPOINT, data_root=datasets, out_dir=tmp_path / "run",
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,
-                                   val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0))
+                                   val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48)
     trainer = Trainer(tuned, log=lambda *_: None)
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model
+    assert (trainer.teacher_model.config.attr_channels, trainer.model.config.attr_channels) == (32, 48)  # widened
     trainer.run()
     last = read_checkpoint(tmp_path / "run" / "last.pt")
     assert [h["step"] for h in last["train"]["history"]] == [0, 10]  # the starting point is scored first
     assert last["train"]["history"][1]["loss"]["outputs"] > 0.0  # the base model's detection outputs are distilled
     assert last["init"]["checkpoint"] == str(DEFAULT_CHECKPOINT) and len(last["init"]["sha256"]) == 64
     assert last["train"]["config"]["recipe"] == "attributes" and last["init"]["best_step"] is not None
+    assert last["model_config"]["attr_channels"] == 48
 
 
 def test_splits_are_duplicate_safe(datasets):

@@ -29,6 +29,8 @@ def test_attributes_recipe_needs_a_checkpoint_to_start_from():
         TrainConfig.for_recipe("attributes", data_root=Path("."))
     with pytest.raises(ValueError, match="--recipe 'fast' is not one of base, attributes"):
         TrainConfig.for_recipe("fast", data_root=Path("."))
+    with pytest.raises(ValueError, match="--attr-channels widens .* needs --init"):
+        TrainConfig.for_recipe("base", data_root=Path("."), attr_channels=64)
 
 
 def test_attributes_stage_distils_detection_only():

@@ -21,6 +21,7 @@ class TrainConfig:
     variant: str = "facekit-s"
     recipe: str = "base"  # a key of RECIPES; for_recipe() fills in its defaults
     init: Path | None = None  # start from this checkpoint's weights and keep its detection outputs (distillation)
+    attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
     steps: int = BASE.steps
     batch_size: int = 64
     lr: float = BASE.lr
@@ -61,6 +62,9 @@ class TrainConfig:
         if RECIPES[self.recipe].needs_init and self.init is None:
             raise ValueError(f"--recipe {self.recipe} fine-tunes a trained model: pass --init with its checkpoint, "
                              "e.g. --init runs/train/base/best.pt (what `make train` does)")
+        if self.attr_channels is not None and (self.init is None or not 1 <= self.attr_channels <= 1024):
+            raise ValueError(f"--attr-channels widens the age/gender branches of the --init model: it needs --init and "
+                             f"a count from 1 to 1024, got {self.attr_channels} with --init {self.init}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be at least 0, got {self.warmup_steps}")
 

@@ -22,6 +22,7 @@ from exporter.jsonio import write_json
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
+from exporter.model.widen import widen_attributes
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
 from exporter.preprocess import to_nchw
 from exporter.spec import FACEKIT
@@ -113,12 +114,15 @@ class Trainer:
     def _start_from(self, init: Path) -> tuple[FaceKitNet, FaceKitNet]:
         """The init checkpoint's model to train and a frozen copy to distil from; its facts go into `extra`."""
         model, payload = load_model(init)
+        teacher = copy.deepcopy(model)
+        if self.config.attr_channels is not None:
+            model = widen_attributes(model, self.config.attr_channels)
         train = payload.get("train") or {}
         history = run_history(init, payload)
         self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),
                               "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
                               "seconds": history[-1]["elapsed_s"] if history else None}
-        return model, copy.deepcopy(model)
+        return model, teacher
 
     def _build_data(self) -> None:
         cfg = self.config
