@@ -10,6 +10,7 @@ from cli_cases import cut, hidden, malicious_checkpoint, photo, run, snapshot
 from exporter.checkpoint import save_checkpoint
 from exporter.data.utkface import load_utkface, split_utkface
 from exporter.model import build_model
+from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.pseudo_labels import PseudoLabelCache
 from exporter.train.pools import _detections
 
@@ -37,6 +38,13 @@ def test_train_init_checkpoint_missing_is_refused_before_loading_data(tmp_path, 
     result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--recipe", "attributes",
                  "--init", tmp_path / "base.pt")
     assert result.code == 1 and f"checkpoint {tmp_path / 'base.pt'} does not exist" in result.err, result.err
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
+def test_train_attr_channels_that_would_narrow_are_refused_before_loading_data(tmp_path, capsys):
+    result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--recipe", "attributes",
+                 "--init", DEFAULT_CHECKPOINT, "--attr-channels", "8")
+    assert result.code == 1 and "--attr-channels 8 would narrow the age/gender branch of 32 channels" in result.err
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
 
 

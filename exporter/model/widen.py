@@ -17,10 +17,9 @@ def _widen_branch(old: AttributeBranch, new: AttributeBranch) -> None:
         new.depthwise.load_state_dict(old.depthwise.state_dict())
         new.pointwise.weight[:kept] = old.pointwise.weight
         new.pointwise.bias[:kept] = old.pointwise.bias
-        if isinstance(old.norm, nn.BatchNorm2d):
-            for name in ("weight", "bias", "running_mean", "running_var"):
-                getattr(new.norm, name)[:kept] = getattr(old.norm, name)
-            new.norm.num_batches_tracked.copy_(old.norm.num_batches_tracked)
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(new.norm, name)[:kept] = getattr(old.norm, name)
+        new.norm.num_batches_tracked.copy_(old.norm.num_batches_tracked)
         for head in ("age", "gender"):
             old_head, new_head = getattr(old, head), getattr(new, head)
             new_head.weight.zero_()
