@@ -62,9 +62,8 @@ class TrainConfig:
         if RECIPES[self.recipe].needs_init and self.init is None:
             raise ValueError(f"--recipe {self.recipe} fine-tunes a trained model: pass --init with its checkpoint, "
                              "e.g. --init runs/train/base/best.pt (what `make train` does)")
-        if self.attr_channels is not None and (self.init is None or not 1 <= self.attr_channels <= 1024):
-            raise ValueError(f"--attr-channels widens the age/gender branches of the --init model: it needs --init and "
-                             f"a count from 1 to 1024, got {self.attr_channels} with --init {self.init}")
+        if self.attr_channels is not None and self.init is None:  # the count itself is checked by ModelConfig
+            raise ValueError("--attr-channels widens the age/gender branches of the --init model: it needs --init")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be at least 0, got {self.warmup_steps}")
 

@@ -113,10 +113,9 @@ class Trainer:
 
     def _start_from(self, init: Path) -> tuple[FaceKitNet, FaceKitNet]:
         """The init checkpoint's model to train and a frozen copy to distil from; its facts go into `extra`."""
-        model, payload = load_model(init)
-        teacher = copy.deepcopy(model)
-        if self.config.attr_channels is not None:
-            model = widen_attributes(model, self.config.attr_channels)
+        teacher, payload = load_model(init)
+        widen = self.config.attr_channels
+        model = copy.deepcopy(teacher) if widen is None else widen_attributes(teacher, widen)  # a new model either way
         train = payload.get("train") or {}
         history = run_history(init, payload)
         self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),

@@ -23,7 +23,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     # 3,000 steps: 31 min for the shipped checkpoint's run, 73 min on a slower 2-core host (1.3 s a step, partly shared).
     "base": Recipe(steps=3000, lr=4e-3, warmup_steps=100, mix=SampleMix(), loss=LossWeights(), needs_init=False),
-    # 2,000 steps (about 55 min on that host): on the select split it beat 1,000 steps (best 1x age 6.92 y / gender
+    # 2,000 steps (1,000 took 27 min on that host): on the select split it beat 1,000 steps (best 1x age 6.92 y / gender
     # 83.0% against 7.06 / 82.7%). Most samples are one labelled face (filling the frame, or smaller); gender
     # weighs twice as much; the base model's face scores, boxes and keypoints are distilled so detection holds.
     "attributes": Recipe(
