@@ -27,6 +27,8 @@ from exporter.train.pools import _detections
     ("--device", "tpu9", "unknown device 'tpu9'"),
     ("--device", "meta", "is not supported"),
     ("--recipe", "attributes", "--recipe attributes fine-tunes a trained model: pass --init"),
+    ("--teacher-blend", "1.5", "--teacher-blend is a share of the teacher's prediction, from 0 to 1; got 1.5"),
+    ("--teacher-blend", "nan", "--teacher-blend is a share of the teacher's prediction"),
 ])
 def test_train_options_are_checked_first(tmp_path, capsys, option, value, message):
     result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", option, value)

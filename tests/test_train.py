@@ -56,10 +56,14 @@ def test_run_checkpoints_resume_and_ship(datasets, tmp_path):
 def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     tuned = TrainConfig.for_recipe("attributes", init=DEFAULT_CHECKPOINT, data_root=datasets, out_dir=tmp_path / "run",
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,
-                                   val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48)
+                                   val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48,
+                                   teacher_blend=0.5)
     trainer = Trainer(tuned, log=lambda *_: None)
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model
     assert (trainer.teacher_model.config.attr_channels, trainer.model.config.attr_channels) == (32, 48)  # widened
+    targets = [(f.age, f.gender) for crop in trainer.pools.crops for f in crop.faces]
+    assert all(0 <= g <= 1 for _, g in targets)  # the labels are whole years and 0/1; half the teacher's are not
+    assert any(a != round(a) for a, _ in targets) and any(0 < g < 1 for _, g in targets)
     trainer.run()
     last = read_checkpoint(tmp_path / "run" / "last.pt")
     assert [h["step"] for h in last["train"]["history"]] == [0, 10]  # the starting point is scored first

@@ -22,6 +22,7 @@ class TrainConfig:
     recipe: str = "base"  # a key of RECIPES; for_recipe() fills in its defaults
     init: Path | None = None  # start from this checkpoint's weights and keep its detection outputs (distillation)
     attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
+    teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
     steps: int = BASE.steps
     batch_size: int = 64
     lr: float = BASE.lr
@@ -64,6 +65,8 @@ class TrainConfig:
                              "e.g. --init runs/train/base/best.pt (what `make train` does)")
         if self.attr_channels is not None and self.init is None:  # the count itself is checked by ModelConfig
             raise ValueError("--attr-channels widens the age/gender branches of the --init model: it needs --init")
+        if not 0.0 <= self.teacher_blend <= 1.0:  # also refuses NaN
+            raise ValueError(f"--teacher-blend is a share of the teacher's prediction, from 0 to 1; got {self.teacher_blend}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be at least 0, got {self.warmup_steps}")
 

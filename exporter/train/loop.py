@@ -31,7 +31,7 @@ from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 from exporter.train.config import TrainConfig
 from exporter.train.loss import TargetBatch, multitask_loss, output_distillation
 from exporter.data.layout import DatasetLayoutError, load_splits
-from exporter.train.pools import negative_images, scene_sources, utk_sources, video_sources
+from exporter.train.pools import AttributeBlend, negative_images, scene_sources, utk_sources, video_sources
 from exporter.train.samples import SamplePools, draw_sample
 from exporter.train.targets import anchor_boxes, assign
 
@@ -128,11 +128,13 @@ class Trainer:
         splits = load_splits(cfg.data_root)
         self.teacher = BlazeFaceTeacher("short", num_threads=1)
         cache = PseudoLabelCache(self.teacher.teacher_id)
-        crops, utk_report = utk_sources(evenly(splits.utk_train, cfg.utk_limit), self.teacher, cache)
+        attr_teacher = AgeGenderTeacher() if cfg.teacher_blend > 0 or (splits.videos_train and cfg.mix.video > 0) else None
+        blend = None if cfg.teacher_blend == 0 else AttributeBlend(
+            attr_teacher, PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-utk"), cfg.teacher_blend)
+        crops, utk_report = utk_sources(evenly(splits.utk_train, cfg.utk_limit), self.teacher, cache, blend)
         scenes, scene_report = scene_sources(evenly(splits.scenes_train, cfg.scene_limit))
         videos, video_report = ([], None)
         if splits.videos_train and cfg.mix.video > 0:
-            attr_teacher = AgeGenderTeacher()
             frame_cache = PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-frames")
             videos, video_report = video_sources(splits.videos_train, cfg.video_every, self.teacher, attr_teacher, frame_cache)
         backgrounds, neg_report = negative_images(splits.negatives)

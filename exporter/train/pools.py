@@ -9,6 +9,7 @@ Layout expected under the data root (any part may be missing except utkface/ and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -76,8 +77,35 @@ def _readable(items: list, path_of, report: LoadReport, desc: str):
         yield item, image
 
 
-def utk_sources(records: list[UtkRecord], teacher: BlazeFaceTeacher, cache: PseudoLabelCache) -> tuple[list[SourceImage], LoadReport]:
-    """UTKFace crops with human age/gender and teacher box/keypoints (a fallback box where it finds none)."""
+@dataclass(frozen=True)
+class AttributeBlend:
+    """Knowledge distillation on the labelled crops: each target is (1 - share) x the human label + share x the
+    age/gender teacher's prediction on the crop's aligned chip (cached by the crop's content)."""
+
+    teacher: AgeGenderTeacher
+    cache: PseudoLabelCache
+    share: float
+
+    def targets(self, key: str, image: np.ndarray, face: Face, age: float, gender: float) -> tuple[float, float]:
+        """The blended age (years) and P(female) of one crop."""
+        compute = lambda: dict(zip(("age", "female"), (float(v[0]) for v in self.teacher.predict_chips(  # noqa: E731
+            [face_chip(image, face, size=64)]))))
+        told = self.cache.get_or_compute(key.encode(), compute, parse=_finite_attributes)
+        return ((1 - self.share) * age + self.share * told["age"], (1 - self.share) * gender + self.share * told["female"])
+
+
+def _finite_attributes(stored: dict) -> dict[str, float]:
+    """A stored teacher age and P(female); ValueError when either is missing or not finite (then it is rebuilt)."""
+    out = {"age": float(stored["age"]), "female": float(stored["female"])}
+    if not all(np.isfinite(v) for v in out.values()):
+        raise ValueError("stored teacher attributes are not finite")
+    return out
+
+
+def utk_sources(records: list[UtkRecord], teacher: BlazeFaceTeacher, cache: PseudoLabelCache,
+                blend: AttributeBlend | None = None) -> tuple[list[SourceImage], LoadReport]:
+    """UTKFace crops with human age/gender (blended with the age/gender teacher's when `blend` is given) and teacher
+    box/keypoints (a fallback box where it finds none)."""
     report = LoadReport("utkface crops")
     decoded: list[tuple[np.ndarray, UtkRecord, dict]] = []
     for rec, image in _readable(records, lambda r: r.path, report, "UTKFace crops + teacher keypoints"):
@@ -93,7 +121,10 @@ def utk_sources(records: list[UtkRecord], teacher: BlazeFaceTeacher, cache: Pseu
             report.skip("no teacher face (typical box used, keypoints unknown)")
             box = typical_box * image.shape[1]
             kp, mask = np.zeros((NUM_KEYPOINTS, 2), np.float32), np.zeros(NUM_KEYPOINTS, bool)
-        face = LabelledFace(box.astype(np.float32), kp, mask, float(rec.age), float(rec.gender), 1.0)
+        age, gender = float(rec.age), float(rec.gender)
+        if blend is not None:
+            age, gender = blend.targets(rec.md5, image, Face(box, kp if mask.all() else None, 1.0), age, gender)
+        face = LabelledFace(box.astype(np.float32), kp, mask, age, gender, 1.0)
         sources.append(SourceImage(image, (face,)))
     report.loaded = len(sources)
     return sources, report
