@@ -51,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = TrainConfig.for_recipe(
-            args.recipe, init=args.init, attr_channels=args.attr_channels, teacher_blend=args.teacher_blend, data_root=args.data or data_root(),
-            out_dir=args.out, variant=args.variant, steps=args.steps,
+            args.recipe, init=args.init, attr_channels=args.attr_channels, teacher_blend=args.teacher_blend,
+            data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
             distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,
         )

@@ -88,9 +88,11 @@ class AttributeBlend:
 
     def targets(self, key: str, image: np.ndarray, face: Face, age: float, gender: float) -> tuple[float, float]:
         """The blended age (years) and P(female) of one crop."""
-        compute = lambda: dict(zip(("age", "female"), (float(v[0]) for v in self.teacher.predict_chips(  # noqa: E731
-            [face_chip(image, face, size=64)]))))
-        told = self.cache.get_or_compute(key.encode(), compute, parse=_finite_attributes)
+        def predict() -> dict[str, float]:
+            ages, female = self.teacher.predict_chips([face_chip(image, face, size=64)])
+            return {"age": float(ages[0]), "female": float(female[0])}
+
+        told = self.cache.get_or_compute(key.encode(), predict, parse=_finite_attributes)
         return ((1 - self.share) * age + self.share * told["age"], (1 - self.share) * gender + self.share * told["female"])
 
 
