@@ -20,6 +20,7 @@ class LossWeights:
     distill: float = 2.0
     outputs: float = 1.0  # output distillation from a reference model (compression and the attributes stage)
     outputs_attributes: float = 1.0  # share of that distillation on age and gender (0: detection outputs only)
+    labels: float = 1.0  # share of the label terms above (0: learn only from the reference model's outputs)
     negatives_per_positive: int = 3
     min_negatives: int = 16
     variance: float = 0.1  # regression errors are measured in units of 0.1 x the anchor's nominal side
@@ -96,7 +97,7 @@ def multitask_loss(
         kl = F.binary_cross_entropy_with_logits(scores, t, reduction="none") + t * t.log() + (1 - t) * (1 - t).log()
         distill = (kl * (targets.label >= 0)).sum() / num_pos
 
-    total = (
+    total = w.labels * (
         w.score * score + w.box * box + w.keypoints * keypoints + w.age * age_loss + w.gender * gender_loss
         + w.distill * distill
     )
