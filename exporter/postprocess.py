@@ -233,7 +233,8 @@ def decode_faces(
         return []
     with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf, refused just below
         decoded = decode_regressors(regressors[keep], anchors[keep], input_size)
-        ages = None if age_raw is None else np.asarray(age_raw, np.float64).reshape(-1)[keep] * config.age_scale  # float64: a huge finite age stays finite
+        # float64, so that a huge but finite raw age stays finite once scaled
+        ages = None if age_raw is None else np.asarray(age_raw, np.float64).reshape(-1)[keep] * config.age_scale
     gender_kept = None if gender_logits is None else np.asarray(gender_logits, np.float32).reshape(-1)[keep]
     if not all(np.isfinite(a).all() for a in (decoded, ages, gender_kept) if a is not None):
         raise ValueError(NOT_FINITE)

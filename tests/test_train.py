@@ -61,8 +61,8 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     trainer = Trainer(tuned, log=lambda *_: None)
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model
     assert (trainer.teacher_model.config.attr_channels, trainer.model.config.attr_channels) == (32, 48)  # widened
-    targets = [(f.age, f.gender) for crop in trainer.pools.crops for f in crop.faces]
-    assert all(0 <= g <= 1 for _, g in targets)  # the labels are whole years and 0/1; half the teacher's are not
+    targets = [(f.age, f.gender) for crop in trainer.pools.crops for f in crop.faces]  # labels: whole years, 0 or 1
+    assert all(0 <= g <= 1 for _, g in targets)
     assert any(a != round(a) for a, _ in targets) and any(0 < g < 1 for _, g in targets)
     trainer.run()
     last = read_checkpoint(tmp_path / "run" / "last.pt")

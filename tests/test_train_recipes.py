@@ -1,4 +1,4 @@
-"""The recipes of `make train`'s two stages, the detection-only distillation the attributes stage uses, and QAT's outputs-only loss."""
+"""The recipes of `make train`'s two stages, the detection-only distillation of the attributes stage, QAT's loss."""
 
 from __future__ import annotations
 

@@ -67,8 +67,8 @@ def compress(args: argparse.Namespace) -> Path:
     if args.resume and (out / "last.pt").exists():
         read_checkpoint(out / "last.pt")  # a bad file fails now, not after the data is loaded
     config = TrainConfig(data_root=args.data or data_root(), out_dir=out, steps=args.steps, batch_size=args.batch_size,
-                         lr=args.lr or method.lr, loss=method.loss, warmup_steps=min(20, args.steps), val_every=args.val_every,
-                         utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk)
+                         lr=args.lr or method.lr, loss=method.loss, warmup_steps=min(20, args.steps),
+                         val_every=args.val_every, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk)
     Trainer(config, model=compressed, teacher=base, extra=facts).run(resume=args.resume)
     return best
 

@@ -128,13 +128,14 @@ class Trainer:
         splits = load_splits(cfg.data_root)
         self.teacher = BlazeFaceTeacher("short", num_threads=1)
         cache = PseudoLabelCache(self.teacher.teacher_id)
-        attr_teacher = AgeGenderTeacher() if cfg.teacher_blend > 0 or (splits.videos_train and cfg.mix.video > 0) else None
+        use_videos = bool(splits.videos_train) and cfg.mix.video > 0
+        attr_teacher = AgeGenderTeacher() if cfg.teacher_blend > 0 or use_videos else None
         blend = None if cfg.teacher_blend == 0 else AttributeBlend(
             attr_teacher, PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-utk"), cfg.teacher_blend)
         crops, utk_report = utk_sources(evenly(splits.utk_train, cfg.utk_limit), self.teacher, cache, blend)
         scenes, scene_report = scene_sources(evenly(splits.scenes_train, cfg.scene_limit))
         videos, video_report = ([], None)
-        if splits.videos_train and cfg.mix.video > 0:
+        if use_videos:
             frame_cache = PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-frames")
             videos, video_report = video_sources(splits.videos_train, cfg.video_every, self.teacher, attr_teacher, frame_cache)
         backgrounds, neg_report = negative_images(splits.negatives)
