@@ -10,6 +10,7 @@ from cli_cases import cut, hidden, malicious_checkpoint, photo, run, snapshot
 from exporter.checkpoint import save_checkpoint
 from exporter.data.utkface import load_utkface, split_utkface
 from exporter.model import build_model
+from exporter.model.age_bins import with_age_bins
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.pseudo_labels import PseudoLabelCache
 from exporter.train.pools import _detections
@@ -29,6 +30,9 @@ from exporter.train.pools import _detections
     ("--recipe", "attributes", "--recipe attributes fine-tunes a trained model: pass --init"),
     ("--teacher-blend", "1.5", "--teacher-blend is a share of the teacher's prediction, from 0 to 1; got 1.5"),
     ("--teacher-blend", "nan", "--teacher-blend is a share of the teacher's prediction"),
+    ("--age-bins", "1", "--age-bins must be from 2 to 101 bins of 0-100 years, got 1"),
+    ("--age-bins", "500", "--age-bins must be from 2 to 101"),
+    ("--age-bins", "21", "--age-bins replaces the age heads of the --init model: it needs --init"),
 ])
 def test_train_options_are_checked_first(tmp_path, capsys, option, value, message):
     result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", option, value)
@@ -47,6 +51,15 @@ def test_train_attr_channels_that_would_narrow_are_refused_before_loading_data(t
     result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--recipe", "attributes",
                  "--init", DEFAULT_CHECKPOINT, "--attr-channels", "8")
     assert result.code == 1 and "--attr-channels 8 would narrow the age/gender branch of 32 channels" in result.err
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
+def test_train_age_bins_on_a_binned_model_are_refused_before_loading_data(tmp_path, capsys):
+    binned = tmp_path / "binned.pt"
+    save_checkpoint(binned, with_age_bins(build_model("facekit-xs"), 11))
+    result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--recipe", "attributes",
+                 "--init", binned, "--age-bins", "21")
+    assert result.code == 1 and "--age-bins: the --init model already reads age from 11 bins" in result.err, result.err
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
 
 

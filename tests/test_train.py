@@ -57,10 +57,11 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     tuned = TrainConfig.for_recipe("attributes", init=DEFAULT_CHECKPOINT, data_root=datasets, out_dir=tmp_path / "run",
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,
                                    val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48,
-                                   teacher_blend=0.5)
+                                   age_bins=11, teacher_blend=0.5)
     trainer = Trainer(tuned, log=lambda *_: None)
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model
     assert (trainer.teacher_model.config.attr_channels, trainer.model.config.attr_channels) == (32, 48)  # widened
+    assert (trainer.teacher_model.config.age_bins, trainer.model.config.age_bins) == (0, 11)  # age read from bins
     targets = [(f.age, f.gender) for crop in trainer.pools.crops for f in crop.faces]  # labels: whole years, 0 or 1
     assert all(0 <= g <= 1 for _, g in targets)
     assert any(a != round(a) for a, _ in targets) and any(0 < g < 1 for _, g in targets)
@@ -68,9 +69,10 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     last = read_checkpoint(tmp_path / "run" / "last.pt")
     assert [h["step"] for h in last["train"]["history"]] == [0, 10]  # the starting point is scored first
     assert last["train"]["history"][1]["loss"]["outputs"] > 0.0  # the base model's detection outputs are distilled
+    assert last["train"]["history"][1]["loss"]["age_kl"] > 0.0  # the bins learn a distribution around each age
     assert last["init"]["checkpoint"] == str(DEFAULT_CHECKPOINT) and len(last["init"]["sha256"]) == 64
     assert last["train"]["config"]["recipe"] == "attributes" and last["init"]["best_step"] is not None
-    assert last["model_config"]["attr_channels"] == 48
+    assert last["model_config"]["attr_channels"] == 48 and last["model_config"]["age_bins"] == 11
 
 
 def test_splits_are_duplicate_safe(datasets):

@@ -29,6 +29,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--init", type=Path, default=None, help="checkpoint to start from (the attributes recipe needs one)")
     p.add_argument("--attr-channels", type=int, default=None,
                    help="widen the --init model's age/gender branches to N channels (they start silent)")
+    p.add_argument("--age-bins", type=int, default=None,
+                   help="give the --init model's age heads K bins of 0-100 years (age: the mean of their softmax)")
     p.add_argument("--teacher-blend", type=float, default=None,
                    help="distil the age/gender teacher on the UTKFace crops: each target is (1 - S) x label + S x teacher")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
@@ -51,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = TrainConfig.for_recipe(
-            args.recipe, init=args.init, attr_channels=args.attr_channels, teacher_blend=args.teacher_blend,
+            args.recipe, init=args.init, attr_channels=args.attr_channels, age_bins=args.age_bins,
+            teacher_blend=args.teacher_blend,
             data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
             distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,

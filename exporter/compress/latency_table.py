@@ -88,7 +88,7 @@ class _Heads(nn.Module):
         self.net = net
 
     def forward(self, f16: torch.Tensor, f8: torch.Tensor):
-        return self.net.heads(f16, f8)
+        return self.net.heads(f16, f8)[0]
 
 
 def int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path) -> Path:

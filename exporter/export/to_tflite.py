@@ -30,9 +30,10 @@ from exporter.spec import FACEKIT, OUTPUT_NAMES
 
 ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"  # the file onnx2tf would download
 ONNX2TF_FILES = {"fp32": "model_float32.tflite", "fp16": "model_float16.tflite"}
-# Ops the TFLite GPU delegate runs (float models): the same set MediaPipe's GPU BlazeFace uses, plus LOGISTIC.
-GPU_OPS = {"ADD", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "LOGISTIC", "MAX_POOL_2D", "PAD",
-           "RELU", "RESHAPE"}
+# Ops the TFLite GPU delegate runs (float models): the same set MediaPipe's GPU BlazeFace uses, plus LOGISTIC, and
+# SOFTMAX and FULLY_CONNECTED for a model with age bins (the bins' softmax and its mean).
+GPU_OPS = {"ADD", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "FULLY_CONNECTED", "LOGISTIC",
+           "MAX_POOL_2D", "PAD", "RELU", "RESHAPE", "SOFTMAX"}
 INT8_TYPES = {"int8", "int32"}  # int32 only for biases and shapes
 
 

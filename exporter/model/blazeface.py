@@ -4,7 +4,8 @@ Input: (N, 3, 128, 128) RGB in [-1, 1]. Outputs, in this order (all per anchor, 
 16x16x2 then 8x8x6, the same order as MediaPipe's BlazeFace short-range):
   regressors (N, 896, 16), scores (N, 896, 1), age (N, 896, 1), gender (N, 896, 1).
 Only Conv2d, depthwise Conv2d, ReLU, MaxPool, channel Pad, Add, Transpose/Reshape, Concat: ops that
-TFLite (GPU delegate, NNAPI), Core ML and ncnn all run. Training uses BatchNorm after the convolutions
+TFLite (GPU delegate, NNAPI), Core ML and ncnn all run. A model with age bins (ModelConfig.age_bins) adds a
+Softmax and a MatMul per graph (the bins' probabilities and their mean), which they all run too. Training uses BatchNorm after the convolutions
 that feed each ReLU (it is what lets the age and gender heads learn at all in a short CPU run); export
 folds every BatchNorm into the convolution before it (`fold_batchnorm`), so no BatchNorm op ships.
 
@@ -29,6 +30,12 @@ from exporter.postprocess import FRONT_ANCHORS, NUM_REGRESSORS, anchor_scales
 # (out channels, stride) of BlazeFace's front model, before the width multiplier.
 STAGE_16 = [(24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56, 1), (64, 1), (72, 1), (80, 1), (88, 1)]
 STAGE_8 = [(96, 2), (96, 1), (96, 1), (96, 1), (96, 1)]
+MAX_AGE_BINS = 101  # one bin per year of 0-100
+
+
+def age_bin_centres(bins: int) -> torch.Tensor:
+    """Ages (years / 100, as the age output) of `bins` evenly spaced bins from 0 to 100 years."""
+    return torch.linspace(0.0, 1.0, bins)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class ModelConfig:
     depthwise_kernel: int = 3  # 3x3 as in MediaPipe's BlazeFace (5x5 measured 1.4x slower on XNNPACK)
     channels: tuple[int, ...] = ()  # out channels of the stem and each block (pruned or searched); () = from width
     ranks: tuple[int, ...] = ()  # rank of each block's 1x1 conv (low-rank factorised); 0 or () = full rank
+    age_bins: int = 0  # 0: age regressed as one value; K >= 2: a softmax over K bins of 0-100 years, read as its mean
 
     def __post_init__(self) -> None:
         """Refuse values no FaceKit model can have (types, ranges, and the anchor layout the decoder uses)."""
@@ -52,7 +60,7 @@ class ModelConfig:
                 raise ValueError(f"model_config.{name} must be a list of whole numbers, got {value!r}")
             object.__setattr__(self, name, tuple(value))
         for name, kind in (("width", (int, float)), ("attr_channels", int), ("input_size", int), ("anchors_16", int),
-                           ("anchors_8", int), ("depthwise_kernel", int)):
+                           ("anchors_8", int), ("depthwise_kernel", int), ("age_bins", int)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise ValueError(f"model_config.{name} must be a number, got {value!r}")
@@ -60,6 +68,8 @@ class ModelConfig:
             raise ValueError(f"model_config.width must be between 0.125 and 4, got {self.width}")
         if not 1 <= self.attr_channels <= 1024:
             raise ValueError(f"model_config.attr_channels must be between 1 and 1024, got {self.attr_channels}")
+        if self.age_bins != 0 and not 2 <= self.age_bins <= MAX_AGE_BINS:
+            raise ValueError(f"model_config.age_bins must be 0 (one regressed value) or 2 to {MAX_AGE_BINS}, got {self.age_bins}")
         if self.depthwise_kernel not in (3, 5, 7):
             raise ValueError(f"model_config.depthwise_kernel must be 3, 5 or 7, got {self.depthwise_kernel}")
         layout = (FRONT_ANCHORS.input_size, 2, 6)
@@ -163,14 +173,17 @@ def _stage(in_ch: int, plan: list[tuple[int, int]], config: ModelConfig, first: 
 
 
 class AttributeBranch(nn.Module):
-    """A light per-location branch (3x3 depthwise + 1x1 + BatchNorm + ReLU) feeding the age and gender heads."""
+    """A light per-location branch (3x3 depthwise + 1x1 + BatchNorm + ReLU) feeding the age and gender heads.
 
-    def __init__(self, in_ch: int, channels: int, anchors: int, kernel: int = 3):
+    The age head gives one value per anchor, or with age_bins K the logits of K age bins per anchor.
+    """
+
+    def __init__(self, in_ch: int, channels: int, anchors: int, kernel: int = 3, age_bins: int = 0):
         super().__init__()
         self.depthwise = SameConv2d(in_ch, in_ch, kernel, groups=in_ch)
         self.pointwise = nn.Conv2d(in_ch, channels, 1)
         self.norm: nn.Module = nn.BatchNorm2d(channels)
-        self.age = nn.Conv2d(channels, anchors, 1)
+        self.age = nn.Conv2d(channels, anchors * max(age_bins, 1), 1)
         self.gender = nn.Conv2d(channels, anchors, 1)
 
     def fold(self) -> None:
@@ -186,6 +199,17 @@ def _per_anchor(x: torch.Tensor, values: int) -> torch.Tensor:
     """(N, A*values, H, W) -> (N, H*W*A, values), anchors ordered row, column, anchor."""
     n = x.shape[0]
     return x.permute(0, 2, 3, 1).reshape(n, -1, values)
+
+
+def init_age_bias(head: nn.Conv2d, bins: int, years: float = 30.0) -> None:
+    """Start the age head near `years`: the value itself, or bin logits of a broad bump around it."""
+    if not bins:
+        nn.init.constant_(head.bias, years / 100)
+        return
+    centres = age_bin_centres(bins)
+    bump = -((centres - years / 100) ** 2) / (2 * 0.2**2)
+    with torch.no_grad():
+        head.bias.copy_(bump.repeat(head.out_channels // bins))
 
 
 class FaceKitNet(nn.Module):
@@ -204,8 +228,10 @@ class FaceKitNet(nn.Module):
         self.score8 = nn.Conv2d(ch8, a8, 1)
         self.box16 = nn.Conv2d(ch16, a16 * NUM_REGRESSORS, 1)
         self.box8 = nn.Conv2d(ch8, a8 * NUM_REGRESSORS, 1)
-        self.attr16 = AttributeBranch(ch16, config.attr_channels, a16, k)
-        self.attr8 = AttributeBranch(ch8, config.attr_channels, a8, k)
+        self.attr16 = AttributeBranch(ch16, config.attr_channels, a16, k, config.age_bins)
+        self.attr8 = AttributeBranch(ch8, config.attr_channels, a8, k, config.age_bins)
+        if config.age_bins:
+            self.register_buffer("age_centres", age_bin_centres(config.age_bins)[:, None], persistent=False)
         self._init_biases()
 
     def _init_biases(self) -> None:
@@ -221,7 +247,7 @@ class FaceKitNet(nn.Module):
             with torch.no_grad():
                 head.bias.copy_(bias.reshape(-1))
         for branch in (self.attr16, self.attr8):
-            nn.init.constant_(branch.age.bias, 0.3)
+            init_age_bias(branch.age, self.config.age_bins)
 
     def fold_batchnorm(self) -> "FaceKitNet":
         """Merge every BatchNorm into the conv before it, in place (eval mode); outputs stay the same."""
@@ -235,15 +261,24 @@ class FaceKitNet(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.forward_with_age_bins(x)[0]
+
+    def forward_with_age_bins(self, x: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
+        """The four outputs and, with age bins, each anchor's bin probabilities (N, 896, K) that the age is the mean of."""
         f16 = self.stage16(self.stem(x))
         return self.heads(f16, self.stage8(f16))
 
-    def heads(self, f16: torch.Tensor, f8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The four per-anchor outputs from the 16x16 and 8x8 feature maps."""
+    def heads(self, f16: torch.Tensor, f8: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
+        """The four per-anchor outputs from the 16x16 and 8x8 feature maps (and the age bins' probabilities)."""
         age16, gender16 = self.attr16(f16)
         age8, gender8 = self.attr8(f8)
         regressors = torch.cat([_per_anchor(self.box16(f16), NUM_REGRESSORS), _per_anchor(self.box8(f8), NUM_REGRESSORS)], 1)
         scores = torch.cat([_per_anchor(self.score16(f16), 1), _per_anchor(self.score8(f8), 1)], 1)
-        age = torch.cat([_per_anchor(age16, 1), _per_anchor(age8, 1)], 1)
+        bins = max(self.config.age_bins, 1)
+        age = torch.cat([_per_anchor(age16, bins), _per_anchor(age8, bins)], 1)
+        probabilities = None
+        if self.config.age_bins:
+            probabilities = torch.softmax(age, dim=-1)
+            age = torch.matmul(probabilities, self.age_centres)
         gender = torch.cat([_per_anchor(gender16, 1), _per_anchor(gender8, 1)], 1)
-        return regressors, scores, age, gender
+        return (regressors, scores, age, gender), probabilities

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from exporter.model.blazeface import MAX_AGE_BINS
 from exporter.train.loss import LossWeights
 from exporter.train.recipes import RECIPES
 from exporter.train.samples import Augment, SampleMix
@@ -22,6 +23,7 @@ class TrainConfig:
     recipe: str = "base"  # a key of RECIPES; for_recipe() fills in its defaults
     init: Path | None = None  # start from this checkpoint's weights and keep its detection outputs (distillation)
     attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
+    age_bins: int | None = None  # give the init model's age heads this many bins (a softmax read as its mean; None: keep)
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
     steps: int = BASE.steps
     batch_size: int = 64
@@ -65,6 +67,10 @@ class TrainConfig:
                              "e.g. --init runs/train/base/best.pt (what `make train` does)")
         if self.attr_channels is not None and self.init is None:  # the count itself is checked by ModelConfig
             raise ValueError("--attr-channels widens the age/gender branches of the --init model: it needs --init")
+        if self.age_bins is not None and not 2 <= self.age_bins <= MAX_AGE_BINS:
+            raise ValueError(f"--age-bins must be from 2 to {MAX_AGE_BINS} bins of 0-100 years, got {self.age_bins}")
+        if self.age_bins is not None and self.init is None:
+            raise ValueError("--age-bins replaces the age heads of the --init model: it needs --init")
         if not 0.0 <= self.teacher_blend <= 1.0:  # also refuses NaN
             raise ValueError(f"--teacher-blend is a share of the teacher's prediction, from 0 to 1; got {self.teacher_blend}")
         if self.warmup_steps < 0:

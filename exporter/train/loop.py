@@ -22,6 +22,7 @@ from exporter.jsonio import write_json
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
+from exporter.model.age_bins import with_age_bins
 from exporter.model.widen import widen_attributes
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
 from exporter.preprocess import to_nchw
@@ -116,6 +117,8 @@ class Trainer:
         teacher, payload = load_model(init)
         widen = self.config.attr_channels
         model = copy.deepcopy(teacher) if widen is None else widen_attributes(teacher, widen)  # a new model either way
+        if self.config.age_bins is not None:
+            model = with_age_bins(model, self.config.age_bins)
         train = payload.get("train") or {}
         history = run_history(init, payload)
         self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),
@@ -195,9 +198,10 @@ class Trainer:
             group["lr"] = self._lr()
         x, targets = batch if batch is not None else self._batch()
         self.model.train()
-        outputs = self.model(x)
+        outputs, age_probabilities = self.model.forward_with_age_bins(x)
         scales = torch.tensor(self.scales, device=self.device)
-        loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, self.config.loss)
+        loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, self.config.loss,
+                                     age_probabilities)
         if self.teacher_model is not None:
             with torch.no_grad():
                 reference = self.teacher_model(x)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from exporter.model.blazeface import age_bin_centres
+
 
 @dataclass(frozen=True)
 class LossWeights:
@@ -21,6 +23,7 @@ class LossWeights:
     outputs: float = 1.0  # output distillation from a reference model (compression and the attributes stage)
     outputs_attributes: float = 1.0  # share of that distillation on age and gender (0: detection outputs only)
     labels: float = 1.0  # share of the label terms above (0: learn only from the reference model's outputs)
+    age_distribution: float = 0.25  # models with age bins: KL from a Gaussian around the true age to the bins' softmax
     negatives_per_positive: int = 3
     min_negatives: int = 16
     variance: float = 0.1  # regression errors are measured in units of 0.1 x the anchor's nominal side
@@ -67,8 +70,9 @@ def multitask_loss(
     anchor_scales: torch.Tensor,
     input_size: int,
     w: LossWeights = LossWeights(),
+    age_probabilities: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Total loss and its parts (as floats, for logging)."""
+    """Total loss and its parts (as floats, for logging); age_probabilities: a binned model's (B, A, K) softmax."""
     regressors, scores, age, gender = outputs
     scores, age, gender = scores[..., 0], age[..., 0], gender[..., 0]
     pos = targets.label == 1
@@ -86,6 +90,10 @@ def multitask_loss(
     has_age = pos & ~torch.isnan(targets.age)
     age_w = targets.attr_weight * has_age
     age_loss = (torch.abs(age - torch.nan_to_num(targets.age)) * age_w).sum() / age_w.sum().clamp(min=1e-6)
+    age_kl = torch.zeros((), device=scores.device)
+    if age_probabilities is not None:
+        kl = age_label_kl(age_probabilities, torch.nan_to_num(targets.age))
+        age_kl = (kl * age_w).sum() / age_w.sum().clamp(min=1e-6)
     has_gender = pos & ~torch.isnan(targets.gender)
     gender_w = targets.attr_weight * has_gender
     gender_bce = F.binary_cross_entropy_with_logits(gender, torch.nan_to_num(targets.gender), reduction="none")
@@ -99,7 +107,7 @@ def multitask_loss(
 
     total = w.labels * (
         w.score * score + w.box * box + w.keypoints * keypoints + w.age * age_loss + w.gender * gender_loss
-        + w.distill * distill
+        + w.distill * distill + w.age_distribution * age_kl
     )
     parts = {
         "score": score.item(),
@@ -108,9 +116,19 @@ def multitask_loss(
         "age_mae_years": 100 * age_loss.item(),
         "gender": gender_loss.item(),
         "distill": distill.item(),
+        "age_kl": age_kl.item(),
         "total": total.item(),
     }
     return total, parts
+
+
+def age_label_kl(probabilities: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
+    """KL(label distribution || probabilities) per anchor: the label is a Gaussian of one bin's width around `age`."""
+    bins = probabilities.shape[-1]
+    centres = age_bin_centres(bins).to(probabilities.device)
+    sigma = 1.0 / (bins - 1)
+    label = torch.softmax(-((centres - age[..., None]) ** 2) / (2 * sigma**2), dim=-1)
+    return (label * (label.clamp(min=1e-12).log() - probabilities.clamp(min=1e-12).log())).sum(-1)
 
 
 def output_distillation(student: tuple[torch.Tensor, ...], teacher: tuple[torch.Tensor, ...], anchor_scales: torch.Tensor,
