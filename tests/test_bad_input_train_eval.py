@@ -54,6 +54,15 @@ def test_train_attr_channels_that_would_narrow_are_refused_before_loading_data(t
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
 
 
+def test_train_architecture_from_a_bad_checkpoint_or_with_init_is_refused_before_loading_data(tmp_path, capsys):
+    common = ("train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", "--architecture-from")
+    result = run(capsys, *common, tmp_path / "shape.pt")
+    assert result.code == 1 and f"checkpoint {tmp_path / 'shape.pt'} does not exist" in result.err, result.err
+    result = run(capsys, *common, DEFAULT_CHECKPOINT, "--recipe", "attributes", "--init", DEFAULT_CHECKPOINT)
+    assert result.code == 1 and "--architecture-from trains a fresh model and --init starts from trained weights" in result.err
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
 def test_train_age_bins_on_a_binned_model_are_refused_before_loading_data(tmp_path, capsys):
     binned = tmp_path / "binned.pt"
     save_checkpoint(binned, with_age_bins(build_model("facekit-xs"), 11))

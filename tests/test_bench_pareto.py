@@ -72,3 +72,17 @@ def test_report_folder_is_written_whole(report, tmp_path):
     assert json.loads((folder / "pareto.json").read_text())["variants"][1]["variant"] == "fast-good"
     assert (folder / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_variant_trained_from_scratch_is_described_as_such(tmp_path):
+    from exporter.bench.pareto import Variant, describe
+    from exporter.checkpoint import save_checkpoint
+    from exporter.model import build_model
+
+    model = build_model("facekit-xs")
+    save_checkpoint(tmp_path / "shipped.pt", model)
+    save_checkpoint(tmp_path / "scratch.pt", model, {"train": {"step": 1750}, "init": {"best_step": 2750}})
+    shipped = describe(Variant(SHIPPED, tmp_path / "shipped.pt"), "sha")
+    scratch = describe(Variant("search-0.7-scratch", tmp_path / "scratch.pt"), "sha")
+    assert (shipped["method"], shipped["fine_tune_steps"], shipped["from_shipped"]) == ("none", 0, True)
+    assert (scratch["method"], scratch["fine_tune_steps"], scratch["from_shipped"]) == ("from scratch", 4500, False)

@@ -6,8 +6,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
-from exporter.checkpoint import load_model, read_checkpoint
+from exporter.checkpoint import load_model, read_checkpoint, save_checkpoint
+from exporter.compress.prune import prune_channels
+from exporter.model import build_model
 from exporter.commands.train import ship
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.train.config import TrainConfig
@@ -51,6 +54,19 @@ def test_run_checkpoints_resume_and_ship(datasets, tmp_path):
     model, payload = load_model(tmp_path / "shipped.pt")
     assert "resume" not in payload and len(payload["train"]["history"]) == 2
     assert model.config.width == 0.5
+
+
+def test_architecture_from_trains_a_fresh_model_of_that_shape(datasets, tmp_path):
+    shape = prune_channels(build_model("facekit-xs"), 0.5)
+    save_checkpoint(tmp_path / "pruned.pt", shape)
+    config = replace(tiny_config(datasets, tmp_path / "run", steps=2), architecture_from=tmp_path / "pruned.pt")
+    trainer = Trainer(config, log=lambda *_: None)
+    assert trainer.model.config == shape.config and trainer.teacher_model is None
+    assert not torch.equal(trainer.model.stem[0].weight, shape.stem[0].weight)  # its weights are not copied
+    trainer.run()
+    last = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert last["architecture"]["checkpoint"] == str(tmp_path / "pruned.pt") and len(last["architecture"]["sha256"]) == 64
+    assert tuple(last["model_config"]["channels"]) == shape.config.channels
 
 
 def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):

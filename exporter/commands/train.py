@@ -27,6 +27,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--recipe", choices=list(RECIPES), default=d.recipe,
                    help="base: from scratch; attributes: fine-tune --init for age and gender, keeping its detection")
     p.add_argument("--init", type=Path, default=None, help="checkpoint to start from (the attributes recipe needs one)")
+    p.add_argument("--architecture-from", type=Path, default=None,
+                   help="train a fresh model shaped like this checkpoint (e.g. runs/compress/search-0.7/best.pt), "
+                        "instead of --variant; its weights are not used")
     p.add_argument("--attr-channels", type=int, default=None,
                    help="widen the --init model's age/gender branches to N channels (they start silent)")
     p.add_argument("--age-bins", type=int, default=None,
@@ -53,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = TrainConfig.for_recipe(
-            args.recipe, init=args.init, attr_channels=args.attr_channels, age_bins=args.age_bins,
-            teacher_blend=args.teacher_blend,
+            args.recipe, init=args.init, architecture_from=args.architecture_from, attr_channels=args.attr_channels,
+            age_bins=args.age_bins, teacher_blend=args.teacher_blend,
             data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
             distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,

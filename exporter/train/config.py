@@ -22,6 +22,7 @@ class TrainConfig:
     variant: str = "facekit-s"
     recipe: str = "base"  # a key of RECIPES; for_recipe() fills in its defaults
     init: Path | None = None  # start from this checkpoint's weights and keep its detection outputs (distillation)
+    architecture_from: Path | None = None  # train a fresh model with this checkpoint's architecture (not its weights)
     attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
     age_bins: int | None = None  # give the init model's age heads this many bins (a softmax read as its mean; None: keep)
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
@@ -65,6 +66,8 @@ class TrainConfig:
         if RECIPES[self.recipe].needs_init and self.init is None:
             raise ValueError(f"--recipe {self.recipe} fine-tunes a trained model: pass --init with its checkpoint, "
                              "e.g. --init runs/train/base/best.pt (what `make train` does)")
+        if self.architecture_from is not None and self.init is not None:
+            raise ValueError("--architecture-from trains a fresh model and --init starts from trained weights: pass one")
         if self.attr_channels is not None and self.init is None:  # the count itself is checked by ModelConfig
             raise ValueError("--attr-channels widens the age/gender branches of the --init model: it needs --init")
         if self.age_bins is not None and not 2 <= self.age_bins <= MAX_AGE_BINS:
@@ -80,5 +83,6 @@ class TrainConfig:
         """JSON-friendly form."""
         out = asdict(self)
         out["data_root"], out["out_dir"] = str(self.data_root), str(self.out_dir)
-        out["init"] = None if self.init is None else str(self.init)
+        for name in ("init", "architecture_from"):
+            out[name] = None if getattr(self, name) is None else str(getattr(self, name))
         return out

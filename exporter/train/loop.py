@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 import platform
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from exporter.checkpoint import CheckpointError, load_model, model_config_of, read_checkpoint, save_checkpoint
 from exporter.data.splits import evenly
 from exporter.detector import Detector
 from exporter.eval.scores import score_scenes, score_utkface
@@ -101,8 +102,11 @@ class Trainer:
         self.device = resolve_device(config.device)
         if model is None and config.init is not None:
             model, teacher = self._start_from(config.init)
+        if model is None and config.architecture_from is not None:
+            model = self._fresh_like(config.architecture_from)
         self.model = model if model is not None else build_model(config.variant)
-        self.log(f"model {config.variant}: {summarize(self.model)}; training on {self.device}")
+        name = config.variant if config.architecture_from is None else f"shaped like {config.architecture_from}"
+        self.log(f"model {name}: {summarize(self.model)}; training on {self.device}")
         self.model.to(self.device, memory_format=torch.channels_last)  # about 2x faster convolutions on the CPU
         self.teacher_model = teacher.eval().to(self.device, memory_format=torch.channels_last) if teacher else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -125,6 +129,14 @@ class Trainer:
                               "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
                               "seconds": history[-1]["elapsed_s"] if history else None}
         return model, teacher
+
+    def _fresh_like(self, checkpoint: Path) -> FaceKitNet:
+        """An untrained model with the checkpoint's architecture (a pruned or width-searched one); noted in `extra`."""
+        payload = read_checkpoint(checkpoint)
+        config = model_config_of(payload, checkpoint)
+        self.extra["architecture"] = {"checkpoint": str(checkpoint), "sha256": sha256_of(checkpoint),
+                                      "model_config": dataclasses.asdict(config)}
+        return FaceKitNet(config)
 
     def _build_data(self) -> None:
         cfg = self.config
