@@ -65,7 +65,8 @@ def test_architecture_from_trains_a_fresh_model_of_that_shape(datasets, tmp_path
     assert not torch.equal(trainer.model.stem[0].weight, shape.stem[0].weight)  # its weights are not copied
     trainer.run()
     last = read_checkpoint(tmp_path / "run" / "last.pt")
-    assert last["architecture"]["checkpoint"] == str(tmp_path / "pruned.pt") and len(last["architecture"]["sha256"]) == 64
+    facts = last["architecture"]
+    assert facts["checkpoint"] == str(tmp_path / "pruned.pt") and len(facts["sha256"]) == 64
     assert tuple(last["model_config"]["channels"]) == shape.config.channels
 
 

@@ -62,9 +62,12 @@ def find_variants(shipped: Path, compress_root: Path) -> list[Variant]:
 def describe(variant: Variant, shipped_sha256: str) -> dict:
     """Method, amount, parameters and MACs of a variant's model, and whether it was compressed from the shipped one."""
     model, payload = load_model(variant.checkpoint)
-    facts = payload.get("compress") or (
-        {"method": "none", "amount": None, "fine_tune_steps": 0, "base_sha256": shipped_sha256} if variant.name == SHIPPED
-        else {"method": "from scratch", "amount": None, "fine_tune_steps": training_steps(payload), "base_sha256": None})
+    uncompressed = (
+        {"method": "none", "amount": None, "fine_tune_steps": 0, "base_sha256": shipped_sha256}
+        if variant.name == SHIPPED
+        else {"method": "from scratch", "amount": None, "fine_tune_steps": training_steps(payload), "base_sha256": None}
+    )
+    facts = payload.get("compress") or uncompressed
     summary = summarize(model)
     return {"variant": variant.name, "method": facts["method"], "amount": facts["amount"],
             "fine_tune_steps": facts["fine_tune_steps"], "parameters": summary.parameters, "macs": summary.macs,

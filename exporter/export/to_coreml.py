@@ -36,8 +36,8 @@ TARGET = ct.target.iOS16
 # padding of the residuals), transpose + reshape (per-anchor outputs), concat (16x16 then 8x8 anchors), mul (image
 # scale), cast (fp32 image and outputs <-> fp16 compute), const (weights and op parameters); with age bins, softmax
 # and linear (the bins' probabilities and their mean).
-ALLOWED_OPS = frozenset({"const", "conv", "relu", "add", "max_pool", "pad", "transpose", "reshape", "concat", "mul", "cast",
-                         "softmax", "linear"})
+ALLOWED_OPS = frozenset({"const", "conv", "relu", "add", "max_pool", "pad", "transpose", "reshape", "concat", "mul",
+                         "cast", "softmax", "linear"})
 TOLERANCE = 5e-3  # macOS prediction vs PyTorch: max error relative to each output's range
 
 

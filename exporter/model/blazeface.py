@@ -5,9 +5,10 @@ Input: (N, 3, 128, 128) RGB in [-1, 1]. Outputs, in this order (all per anchor, 
   regressors (N, 896, 16), scores (N, 896, 1), age (N, 896, 1), gender (N, 896, 1).
 Only Conv2d, depthwise Conv2d, ReLU, MaxPool, channel Pad, Add, Transpose/Reshape, Concat: ops that
 TFLite (GPU delegate, NNAPI), Core ML and ncnn all run. A model with age bins (ModelConfig.age_bins) adds a
-Softmax and a MatMul per graph (the bins' probabilities and their mean), which they all run too. Training uses BatchNorm after the convolutions
-that feed each ReLU (it is what lets the age and gender heads learn at all in a short CPU run); export
-folds every BatchNorm into the convolution before it (`fold_batchnorm`), so no BatchNorm op ships.
+Softmax and a MatMul per graph (the bins' probabilities and their mean), which they all run too. Training uses
+BatchNorm after the convolutions that feed each ReLU (it is what lets the age and gender heads learn at all in a
+short CPU run); export folds every BatchNorm into the convolution before it (`fold_batchnorm`), so no BatchNorm
+op ships.
 
 Hardware-aware choices, from measured LiteRT (XNNPACK) latency against MediaPipe's BlazeFace on the same
 interpreter: the depthwise convs are 3x3 as in MediaPipe's file (the paper's 5x5 made the model 1.46x
@@ -69,7 +70,8 @@ class ModelConfig:
         if not 1 <= self.attr_channels <= 1024:
             raise ValueError(f"model_config.attr_channels must be between 1 and 1024, got {self.attr_channels}")
         if self.age_bins != 0 and not 2 <= self.age_bins <= MAX_AGE_BINS:
-            raise ValueError(f"model_config.age_bins must be 0 (one regressed value) or 2 to {MAX_AGE_BINS}, got {self.age_bins}")
+            raise ValueError(f"model_config.age_bins must be 0 (one regressed value) or 2 to {MAX_AGE_BINS}, "
+                             f"got {self.age_bins}")
         if self.depthwise_kernel not in (3, 5, 7):
             raise ValueError(f"model_config.depthwise_kernel must be 3, 5 or 7, got {self.depthwise_kernel}")
         layout = (FRONT_ANCHORS.input_size, 2, 6)
@@ -264,7 +266,7 @@ class FaceKitNet(nn.Module):
         return self.forward_with_age_bins(x)[0]
 
     def forward_with_age_bins(self, x: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
-        """The four outputs and, with age bins, each anchor's bin probabilities (N, 896, K) that the age is the mean of."""
+        """The four outputs and, with age bins, each anchor's bin probabilities (N, 896, K), whose mean is the age."""
         f16 = self.stage16(self.stem(x))
         return self.heads(f16, self.stage8(f16))
 

@@ -24,7 +24,7 @@ class TrainConfig:
     init: Path | None = None  # start from this checkpoint's weights and keep its detection outputs (distillation)
     architecture_from: Path | None = None  # train a fresh model with this checkpoint's architecture (not its weights)
     attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
-    age_bins: int | None = None  # give the init model's age heads this many bins (a softmax read as its mean; None: keep)
+    age_bins: int | None = None  # give the init model's age heads this many bins (age: their softmax's mean; None: keep)
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
     steps: int = BASE.steps
     batch_size: int = 64

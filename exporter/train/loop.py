@@ -20,10 +20,10 @@ from exporter.detector import Detector
 from exporter.eval.scores import score_scenes, score_utkface
 from exporter.digest import sha256_of
 from exporter.jsonio import write_json
+from exporter.model.age_bins import with_age_bins
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
-from exporter.model.age_bins import with_age_bins
 from exporter.model.widen import widen_attributes
 from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors, sigmoid
 from exporter.preprocess import to_nchw
