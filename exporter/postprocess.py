@@ -250,7 +250,8 @@ def decode_faces(
                 keypoints=blended[4:].reshape(-1, 2),
                 score=float(kept_scores[cluster[0]]),
                 age=None if ages is None else float(weights @ ages[cluster]),
-                female=None if females is None else float(weights @ females[cluster]),
+                # clipped: float32 weights can sum to 1 + 1e-7, and a probability above 1 is no probability
+                female=None if females is None else float(np.clip(weights @ females[cluster], 0.0, 1.0)),
             )
         )
     return faces

@@ -569,6 +569,18 @@ def test_decode_faces_blends_two_anchors_of_the_same_box():
     assert f.female == pytest.approx(expected_female, abs=1e-6)
 
 
+def test_blended_p_female_never_exceeds_one():
+    """Six score logits whose float32 weights sum past 1 (found by hypothesis): P(female) 1 blends to 1, not above."""
+    reg, logits, age, gender = empty_outputs()
+    cell = list(range(512, 518))  # the 8x8 map's first cell: six anchors with the same centre, so one cluster
+    reg[cell, 2:4] = 40.0
+    logits[cell] = [3.8546833992004395, 0.6020992994308472, 1.9288495779037476, 3.5788633823394775,
+                    1.6908676624298096, 2.3580081462860107]
+    gender[cell] = 50.0  # sigmoid is exactly 1 in float32
+    faces = decode_faces(reg, logits, FRONT, 128, age_raw=age, gender_logits=gender)
+    assert len(faces) == 1 and faces[0].female == 1.0
+
+
 def test_decode_faces_blends_box_coordinates_by_score():
     reg, logits, _, _ = empty_outputs()
     # Two boxes on anchor 0 (centre 1/32): widths 25.6 and 28.8 px, same centre -> IoU 0.79.

@@ -148,7 +148,7 @@ public struct FaceDecoder: Sendable {
             let keypoints = (0..<keypointCount).map { Point(x: row[4 + 2 * $0], y: row[5 + 2 * $0]) }
             return Face(box: Array(row[0..<4]), keypoints: keypoints, score: scores[cluster[0]],
                         age: ages.map { values in blend { values[$0] } },
-                        female: females.map { values in blend { values[$0] } })
+                        female: females.map { values in min(max(blend { values[$0] }, 0), 1) })
         }
     }
 }

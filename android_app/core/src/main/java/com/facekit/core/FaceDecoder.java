@@ -160,6 +160,6 @@ public final class FaceDecoder {
             }
         }
         return new Face(Arrays.copyOfRange(blended, 0, 4), Arrays.copyOfRange(blended, 4, per), scores[cluster[0]],
-                age == null ? Double.NaN : ageSum, gender == null ? Double.NaN : femaleSum);
+                age == null ? Double.NaN : ageSum, gender == null ? Double.NaN : Math.min(Math.max(femaleSum, 0f), 1f));
     }
 }
