@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from exporter.model.blazeface import FaceKitNet
+from exporter.model.widen import copy_weights_except
 
 
 def with_age_bins(model: FaceKitNet, bins: int) -> FaceKitNet:
@@ -12,7 +13,5 @@ def with_age_bins(model: FaceKitNet, bins: int) -> FaceKitNet:
     if model.config.age_bins:
         raise ValueError(f"--age-bins: the --init model already reads age from {model.config.age_bins} bins")
     binned = FaceKitNet(dataclasses.replace(model.config, age_bins=bins))  # ModelConfig checks the count
-    kept = {k: v for k, v in model.state_dict().items() if not k.startswith(("attr16.age.", "attr8.age."))}
-    missing, unexpected = binned.load_state_dict(kept, strict=False)
-    assert not unexpected and all(k.startswith(("attr16.age.", "attr8.age.")) for k in missing)
+    copy_weights_except(model, binned, ("attr16.age.", "attr8.age."))
     return binned.train(model.training)

@@ -27,6 +27,13 @@ def _widen_branch(old: AttributeBranch, new: AttributeBranch) -> None:
             new_head.bias.copy_(old_head.bias)
 
 
+def copy_weights_except(source: FaceKitNet, target: FaceKitNet, prefixes: tuple[str, ...]) -> None:
+    """Copy every weight of `source` into `target` but those whose names start with one of `prefixes`."""
+    kept = {k: v for k, v in source.state_dict().items() if not k.startswith(prefixes)}
+    missing, unexpected = target.load_state_dict(kept, strict=False)
+    assert not unexpected and all(k.startswith(prefixes) for k in missing)
+
+
 def widen_attributes(model: FaceKitNet, channels: int) -> FaceKitNet:
     """A copy of `model` whose age/gender branches have `channels` channels and which gives the same outputs."""
     current = model.config.attr_channels
@@ -36,9 +43,7 @@ def widen_attributes(model: FaceKitNet, channels: int) -> FaceKitNet:
     if any(not isinstance(m.norm, nn.BatchNorm2d) for m in (model.attr16, model.attr8)):
         raise ValueError("widen_attributes needs a training model, not one with its BatchNorm folded")
     wider = FaceKitNet(dataclasses.replace(model.config, attr_channels=channels))
-    own = {k: v for k, v in model.state_dict().items() if not k.startswith(("attr16.", "attr8."))}
-    missing, unexpected = wider.load_state_dict(own, strict=False)
-    assert not unexpected and all(k.startswith(("attr16.", "attr8.")) for k in missing)
+    copy_weights_except(model, wider, ("attr16.", "attr8."))
     _widen_branch(model.attr16, wider.attr16)
     _widen_branch(model.attr8, wider.attr8)
     return wider.train(model.training)
