@@ -63,6 +63,17 @@ def test_train_architecture_from_a_bad_checkpoint_or_with_init_is_refused_before
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
 
 
+def test_train_distill_from_a_missing_checkpoint_or_attributes_without_a_reference_are_refused(tmp_path, capsys):
+    common = ("train", "--data", tmp_path / "no-data", "--out", tmp_path / "run")
+    result = run(capsys, *common, "--distill-from", tmp_path / "big.pt")
+    assert result.code == 1 and f"checkpoint {tmp_path / 'big.pt'} does not exist" in result.err, result.err
+    result = run(capsys, *common, "--distill-attributes", "1")
+    assert result.code == 1 and "--distill-attributes weighs the age and gender of a reference model" in result.err
+    result = run(capsys, *common, "--distill-from", DEFAULT_CHECKPOINT, "--distill-attributes", "nan")
+    assert result.code == 1 and "--distill-attributes is a loss weight from 0 to 10, got nan" in result.err
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
 def test_train_age_bins_on_a_binned_model_are_refused_before_loading_data(tmp_path, capsys):
     binned = tmp_path / "binned.pt"
     save_checkpoint(binned, with_age_bins(build_model("facekit-xs"), 11))

@@ -70,6 +70,21 @@ def test_architecture_from_trains_a_fresh_model_of_that_shape(datasets, tmp_path
     assert tuple(last["model_config"]["channels"]) == shape.config.channels
 
 
+def test_distill_from_matches_another_models_outputs_age_and_gender_included(datasets, tmp_path):
+    config = replace(tiny_config(datasets, tmp_path / "run", steps=2), distill_from=DEFAULT_CHECKPOINT,
+                     distill_attributes=0.0)
+    trainer = Trainer(config, log=lambda *_: None)  # a facekit-xs student of the shipped facekit-s
+    assert trainer.teacher_model.config == load_model(DEFAULT_CHECKPOINT)[0].config != trainer.model.config
+    batch, state = trainer._batch(), {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    detection_only = trainer.train_step(batch)["outputs"]
+    trainer.model.load_state_dict(state)
+    trainer.config = replace(config, distill_attributes=2.0)
+    assert trainer.train_step(batch)["outputs"] > detection_only > 0  # age and gender of the teacher's faces count
+    Trainer(config, log=lambda *_: None).run()
+    facts = read_checkpoint(tmp_path / "run" / "last.pt")["distill_from"]
+    assert facts["checkpoint"] == str(DEFAULT_CHECKPOINT) and len(facts["sha256"]) == 64
+
+
 def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     tuned = TrainConfig.for_recipe("attributes", init=DEFAULT_CHECKPOINT, data_root=datasets, out_dir=tmp_path / "run",
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,

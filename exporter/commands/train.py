@@ -36,6 +36,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="give the --init model's age heads K bins of 0-100 years (age: the mean of their softmax)")
     p.add_argument("--teacher-blend", type=float, default=None,
                    help="distil the age/gender teacher on the UTKFace crops: each target is (1 - S) x label + S x teacher")
+    p.add_argument("--distill-from", type=Path, default=None,
+                   help="match this checkpoint's outputs (knowledge distillation from e.g. a larger trained model) "
+                        "instead of --init's; any variant or compressed shape")
+    p.add_argument("--distill-attributes", type=float, default=None,
+                   help="weight of age and gender in that output distillation (attributes recipe: 0, detection only)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
@@ -57,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = TrainConfig.for_recipe(
             args.recipe, init=args.init, architecture_from=args.architecture_from, attr_channels=args.attr_channels,
-            age_bins=args.age_bins, teacher_blend=args.teacher_blend,
+            age_bins=args.age_bins, teacher_blend=args.teacher_blend, distill_from=args.distill_from,
+            distill_attributes=args.distill_attributes,
             data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
             distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,

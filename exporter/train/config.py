@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from exporter.model.blazeface import MAX_AGE_BINS
@@ -26,6 +26,8 @@ class TrainConfig:
     attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
     age_bins: int | None = None  # give the init model's age heads this many bins (age: their softmax's mean; None: keep)
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
+    distill_from: Path | None = None  # distil this checkpoint's outputs (e.g. a larger trained model) instead of --init's
+    distill_attributes: float | None = None  # weight of age and gender in that output distillation (None: the recipe's)
     steps: int = BASE.steps
     batch_size: int = 64
     lr: float = BASE.lr
@@ -74,15 +76,27 @@ class TrainConfig:
             raise ValueError(f"--age-bins must be from 2 to {MAX_AGE_BINS} bins of 0-100 years, got {self.age_bins}")
         if self.age_bins is not None and self.init is None:
             raise ValueError("--age-bins replaces the age heads of the --init model: it needs --init")
+        if self.distill_attributes is not None and not 0.0 <= self.distill_attributes <= 10.0:  # also refuses NaN
+            raise ValueError(f"--distill-attributes is a loss weight from 0 to 10, got {self.distill_attributes}")
+        if self.distill_attributes is not None and self.init is None and self.distill_from is None:
+            raise ValueError("--distill-attributes weighs the age and gender of a reference model's outputs: "
+                             "pass --distill-from CHECKPOINT (or --init, whose outputs are distilled)")
         if not 0.0 <= self.teacher_blend <= 1.0:  # also refuses NaN
             raise ValueError(f"--teacher-blend is a share of the teacher's prediction, from 0 to 1; got {self.teacher_blend}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be at least 0, got {self.warmup_steps}")
 
+    @property
+    def loss_weights(self) -> LossWeights:
+        """The loss weights of the run: the recipe's, with --distill-attributes when given."""
+        if self.distill_attributes is None:
+            return self.loss
+        return replace(self.loss, outputs_attributes=self.distill_attributes)
+
     def to_dict(self) -> dict:
         """JSON-friendly form."""
         out = asdict(self)
         out["data_root"], out["out_dir"] = str(self.data_root), str(self.out_dir)
-        for name in ("init", "architecture_from"):
+        for name in ("init", "architecture_from", "distill_from"):
             out[name] = None if getattr(self, name) is None else str(getattr(self, name))
         return out

@@ -105,6 +105,8 @@ class Trainer:
         if model is None and config.architecture_from is not None:
             model = self._fresh_like(config.architecture_from)
         self.model = model if model is not None else build_model(config.variant)
+        if config.distill_from is not None:
+            teacher = self._reference(config.distill_from)
         name = config.variant if config.architecture_from is None else f"shaped like {config.architecture_from}"
         self.log(f"model {name}: {summarize(self.model)}; training on {self.device}")
         self.model.to(self.device, memory_format=torch.channels_last)  # about 2x faster convolutions on the CPU
@@ -129,6 +131,15 @@ class Trainer:
                               "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
                               "seconds": history[-1]["elapsed_s"] if history else None}
         return model, teacher
+
+    def _reference(self, checkpoint: Path) -> FaceKitNet:
+        """The --distill-from model whose outputs the run matches (every variant has the same anchors); noted in `extra`."""
+        reference, payload = load_model(checkpoint)
+        train = payload.get("train") or {}
+        self.extra["distill_from"] = {"checkpoint": str(checkpoint), "sha256": sha256_of(checkpoint),
+                                      "model_config": dataclasses.asdict(reference.config),
+                                      "best_step": train.get("step"), "metrics": train.get("metrics")}
+        return reference
 
     def _fresh_like(self, checkpoint: Path) -> FaceKitNet:
         """An untrained model with the checkpoint's architecture (a pruned or width-searched one); noted in `extra`."""
@@ -212,13 +223,14 @@ class Trainer:
         self.model.train()
         outputs, age_probabilities = self.model.forward_with_age_bins(x)
         scales = torch.tensor(self.scales, device=self.device)
-        loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, self.config.loss,
+        weights = self.config.loss_weights
+        loss, parts = multitask_loss(outputs, targets, scales, self.model.config.input_size, weights,
                                      age_probabilities)
         if self.teacher_model is not None:
             with torch.no_grad():
                 reference = self.teacher_model(x)
-            match = output_distillation(outputs, reference, scales, self.model.config.input_size, self.config.loss)
-            loss = loss + self.config.loss.outputs * match
+            match = output_distillation(outputs, reference, scales, self.model.config.input_size, weights)
+            loss = loss + weights.outputs * match
             parts |= {"outputs": match.item(), "total": loss.item()}
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
