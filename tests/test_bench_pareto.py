@@ -86,3 +86,6 @@ def test_a_variant_trained_from_scratch_is_described_as_such(tmp_path):
     scratch = describe(Variant("search-0.7-scratch", tmp_path / "scratch.pt"), "sha")
     assert (shipped["method"], shipped["fine_tune_steps"], shipped["from_shipped"]) == ("none", 0, True)
     assert (scratch["method"], scratch["fine_tune_steps"], scratch["from_shipped"]) == ("from scratch", 4500, False)
+    save_checkpoint(tmp_path / "kd.pt", model, {"train": {"step": 1000}, "distill_from": {"sha256": "sha"}})
+    distilled = describe(Variant("search-0.7-scratch-kd", tmp_path / "kd.pt"), "sha")
+    assert (distilled["method"], distilled["from_shipped"]) == ("from scratch, distilled from shipped", False)

@@ -65,13 +65,23 @@ def describe(variant: Variant, shipped_sha256: str) -> dict:
     uncompressed = (
         {"method": "none", "amount": None, "fine_tune_steps": 0, "base_sha256": shipped_sha256}
         if variant.name == SHIPPED
-        else {"method": "from scratch", "amount": None, "fine_tune_steps": training_steps(payload), "base_sha256": None}
+        else {"method": scratch_method(payload, shipped_sha256), "amount": None,
+              "fine_tune_steps": training_steps(payload), "base_sha256": None}
     )
     facts = payload.get("compress") or uncompressed
     summary = summarize(model)
     return {"variant": variant.name, "method": facts["method"], "amount": facts["amount"],
             "fine_tune_steps": facts["fine_tune_steps"], "parameters": summary.parameters, "macs": summary.macs,
             "from_shipped": facts["base_sha256"] == shipped_sha256}
+
+
+def scratch_method(payload: dict, shipped_sha256: str) -> str:
+    """'from scratch', and which model's outputs it was distilled from when `facekit train --distill-from` was used."""
+    teacher = payload.get("distill_from")
+    if not teacher:
+        return "from scratch"
+    source = SHIPPED if teacher["sha256"] == shipped_sha256 else Path(teacher["checkpoint"]).parent.name
+    return f"from scratch, distilled from {source}"
 
 
 def training_steps(payload: dict) -> int:
