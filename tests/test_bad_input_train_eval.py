@@ -63,10 +63,12 @@ def test_train_architecture_from_a_bad_checkpoint_or_with_init_is_refused_before
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
 
 
-def test_train_distill_from_a_missing_checkpoint_or_attributes_without_a_reference_are_refused(tmp_path, capsys):
+def test_train_distill_from_a_missing_checkpoint_and_options_without_their_init_are_refused(tmp_path, capsys):
     common = ("train", "--data", tmp_path / "no-data", "--out", tmp_path / "run")
     result = run(capsys, *common, "--distill-from", tmp_path / "big.pt")
     assert result.code == 1 and f"checkpoint {tmp_path / 'big.pt'} does not exist" in result.err, result.err
+    result = run(capsys, *common, "--fine-attributes")
+    assert result.code == 1 and "--fine-attributes feeds the 16x16 map to the --init model's" in result.err
     result = run(capsys, *common, "--distill-attributes", "1")
     assert result.code == 1 and "--distill-attributes weighs the age and gender of a reference model" in result.err
     result = run(capsys, *common, "--distill-from", DEFAULT_CHECKPOINT, "--distill-attributes", "nan")

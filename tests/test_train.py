@@ -89,8 +89,9 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     tuned = TrainConfig.for_recipe("attributes", init=DEFAULT_CHECKPOINT, data_root=datasets, out_dir=tmp_path / "run",
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,
                                    val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48,
-                                   age_bins=11, teacher_blend=0.5)
+                                   age_bins=11, fine_attributes=True, teacher_blend=0.5)
     trainer = Trainer(tuned, log=lambda *_: None)
+    assert trainer.model.config.fine_attributes and not trainer.teacher_model.config.fine_attributes
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model
     assert (trainer.teacher_model.config.attr_channels, trainer.model.config.attr_channels) == (32, 48)  # widened
     assert (trainer.teacher_model.config.age_bins, trainer.model.config.age_bins) == (0, 11)  # age read from bins

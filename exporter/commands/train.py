@@ -34,6 +34,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="widen the --init model's age/gender branches to N channels (they start silent)")
     p.add_argument("--age-bins", type=int, default=None,
                    help="give the --init model's age heads K bins of 0-100 years (age: the mean of their softmax)")
+    p.add_argument("--fine-attributes", action="store_true",
+                   help="let the --init model's 8x8 age/gender branch also read the finer 16x16 map (added inputs start silent)")
     p.add_argument("--teacher-blend", type=float, default=None,
                    help="distil the age/gender teacher on the UTKFace crops: each target is (1 - S) x label + S x teacher")
     p.add_argument("--distill-from", type=Path, default=None,
@@ -62,8 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = TrainConfig.for_recipe(
             args.recipe, init=args.init, architecture_from=args.architecture_from, attr_channels=args.attr_channels,
-            age_bins=args.age_bins, teacher_blend=args.teacher_blend, distill_from=args.distill_from,
-            distill_attributes=args.distill_attributes,
+            age_bins=args.age_bins, fine_attributes=args.fine_attributes, teacher_blend=args.teacher_blend,
+            distill_from=args.distill_from, distill_attributes=args.distill_attributes,
             data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,
             distill=not args.no_distill, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk,

@@ -136,6 +136,9 @@ def _select(module: nn.Module, side: str, kept: torch.Tensor) -> None:
 
 def prune_to_counts(model: FaceKitNet, counts: list[int]) -> FaceKitNet:
     """A new, narrower model keeping the `counts[j]` strongest channels born in each group j."""
+    if model.config.fine_attributes:
+        raise ValueError("pruning and the width search do not follow the 16x16 channels that a fine_attributes model's "
+                         "8x8 age/gender branch reads; compress a model trained without --fine-attributes")
     keep = torch.tensor(strongest_channels(model, counts))
     work = copy.deepcopy(model).cpu()
     for module, side, width in _stream_layers(work):

@@ -5,7 +5,8 @@ Input: (N, 3, 128, 128) RGB in [-1, 1]. Outputs, in this order (all per anchor, 
   regressors (N, 896, 16), scores (N, 896, 1), age (N, 896, 1), gender (N, 896, 1).
 Only Conv2d, depthwise Conv2d, ReLU, MaxPool, channel Pad, Add, Transpose/Reshape, Concat: ops that
 TFLite (GPU delegate, NNAPI), Core ML and ncnn all run. A model with age bins (ModelConfig.age_bins) adds a
-Softmax and a MatMul per graph (the bins' probabilities and their mean), which they all run too. Training uses
+Softmax and a MatMul per graph (the bins' probabilities and their mean), which they all run too; one with fine
+attribute features (ModelConfig.fine_attributes) one more MaxPool and Concat. Training uses
 BatchNorm after the convolutions that feed each ReLU (it is what lets the age and gender heads learn at all in a
 short CPU run); export folds every BatchNorm into the convolution before it (`fold_batchnorm`), so no BatchNorm
 op ships.
@@ -52,6 +53,7 @@ class ModelConfig:
     channels: tuple[int, ...] = ()  # out channels of the stem and each block (pruned or searched); () = from width
     ranks: tuple[int, ...] = ()  # rank of each block's 1x1 conv (low-rank factorised); 0 or () = full rank
     age_bins: int = 0  # 0: age regressed as one value; K >= 2: a softmax over K bins of 0-100 years, read as its mean
+    fine_attributes: bool = False  # the 8x8 age/gender branch also reads the finer 16x16 map, max-pooled to 8x8
 
     def __post_init__(self) -> None:
         """Refuse values no FaceKit model can have (types, ranges, and the anchor layout the decoder uses)."""
@@ -65,6 +67,8 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise ValueError(f"model_config.{name} must be a number, got {value!r}")
+        if not isinstance(self.fine_attributes, bool):
+            raise ValueError(f"model_config.fine_attributes must be true or false, got {self.fine_attributes!r}")
         if not 0.125 <= self.width <= 4.0:
             raise ValueError(f"model_config.width must be between 0.125 and 4, got {self.width}")
         if not 1 <= self.attr_channels <= 1024:
@@ -231,7 +235,9 @@ class FaceKitNet(nn.Module):
         self.box16 = nn.Conv2d(ch16, a16 * NUM_REGRESSORS, 1)
         self.box8 = nn.Conv2d(ch8, a8 * NUM_REGRESSORS, 1)
         self.attr16 = AttributeBranch(ch16, config.attr_channels, a16, k, config.age_bins)
-        self.attr8 = AttributeBranch(ch8, config.attr_channels, a8, k, config.age_bins)
+        self.attr8 = AttributeBranch(ch8 + (ch16 if config.fine_attributes else 0), config.attr_channels, a8, k,
+                                     config.age_bins)
+        self.fine_pool = nn.MaxPool2d(2, 2) if config.fine_attributes else None
         if config.age_bins:
             self.register_buffer("age_centres", age_bin_centres(config.age_bins)[:, None], persistent=False)
         self._init_biases()
@@ -273,7 +279,7 @@ class FaceKitNet(nn.Module):
     def heads(self, f16: torch.Tensor, f8: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
         """The four per-anchor outputs from the 16x16 and 8x8 feature maps (and the age bins' probabilities)."""
         age16, gender16 = self.attr16(f16)
-        age8, gender8 = self.attr8(f8)
+        age8, gender8 = self.attr8(f8 if self.fine_pool is None else torch.cat([f8, self.fine_pool(f16)], 1))
         regressors = torch.cat([_per_anchor(self.box16(f16), NUM_REGRESSORS), _per_anchor(self.box8(f8), NUM_REGRESSORS)], 1)
         scores = torch.cat([_per_anchor(self.score16(f16), 1), _per_anchor(self.score8(f8), 1)], 1)
         bins = max(self.config.age_bins, 1)

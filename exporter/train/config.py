@@ -25,6 +25,7 @@ class TrainConfig:
     architecture_from: Path | None = None  # train a fresh model with this checkpoint's architecture (not its weights)
     attr_channels: int | None = None  # widen the init model's age/gender branches to this many channels (None: keep)
     age_bins: int | None = None  # give the init model's age heads this many bins (age: their softmax's mean; None: keep)
+    fine_attributes: bool = False  # let the init model's 8x8 age/gender branch also read the 16x16 map
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
     distill_from: Path | None = None  # distil this checkpoint's outputs (e.g. a larger trained model) instead of --init's
     distill_attributes: float | None = None  # weight of age and gender in that output distillation (None: the recipe's)
@@ -74,6 +75,9 @@ class TrainConfig:
             raise ValueError("--attr-channels widens the age/gender branches of the --init model: it needs --init")
         if self.age_bins is not None and not 2 <= self.age_bins <= MAX_AGE_BINS:
             raise ValueError(f"--age-bins must be from 2 to {MAX_AGE_BINS} bins of 0-100 years, got {self.age_bins}")
+        if self.fine_attributes and self.init is None:
+            raise ValueError("--fine-attributes feeds the 16x16 map to the --init model's 8x8 age/gender branch: "
+                             "it needs --init")
         if self.age_bins is not None and self.init is None:
             raise ValueError("--age-bins replaces the age heads of the --init model: it needs --init")
         if self.distill_attributes is not None and not 0.0 <= self.distill_attributes <= 10.0:  # also refuses NaN

@@ -21,6 +21,7 @@ from exporter.eval.scores import score_scenes, score_utkface
 from exporter.digest import sha256_of
 from exporter.jsonio import write_json
 from exporter.model.age_bins import with_age_bins
+from exporter.model.fine_attributes import with_fine_attributes
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
 from exporter.model.summary import summarize
@@ -125,6 +126,8 @@ class Trainer:
         model = copy.deepcopy(teacher) if widen is None else widen_attributes(teacher, widen)  # a new model either way
         if self.config.age_bins is not None:
             model = with_age_bins(model, self.config.age_bins)
+        if self.config.fine_attributes:
+            model = with_fine_attributes(model)
         train = payload.get("train") or {}
         history = run_history(init, payload)
         self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),

@@ -1,22 +1,27 @@
-"""A model with age bins exports like the shipped one: the bins' softmax and mean stay inside the graph (SOFTMAX and
-FULLY_CONNECTED in TFLite, softmax and linear in Core ML), the outputs keep the contract's shapes, and LiteRT matches
-PyTorch."""
+"""A model with the optional heads (age bins, fine attribute features) exports like the shipped one: the bins' softmax
+and mean stay inside the graph (SOFTMAX and FULLY_CONNECTED in TFLite, softmax and linear in Core ML), the 8x8 branch's
+pooled 16x16 input too, the outputs keep the contract's shapes, and LiteRT matches PyTorch."""
 
 from __future__ import annotations
 
 import pytest
+import torch
 
 from exporter.checkpoint import load_model, save_checkpoint
 from exporter.export.pipeline import VERIFIED, export
 from exporter.model.age_bins import with_age_bins
+from exporter.model.fine_attributes import with_fine_attributes
 from exporter.paths import DEFAULT_CHECKPOINT
 
 
 @pytest.fixture(scope="module")
 def binned_checkpoint(tmp_path_factory):
-    """The shipped checkpoint with new 21-bin age heads (untrained: what matters here is the graph, not the ages)."""
+    """The shipped checkpoint with new 21-bin age heads and fine attribute features (untrained: the graph matters)."""
     path = tmp_path_factory.mktemp("bins") / "binned.pt"
-    save_checkpoint(path, with_age_bins(load_model(DEFAULT_CHECKPOINT)[0], 21))
+    model = with_fine_attributes(with_age_bins(load_model(DEFAULT_CHECKPOINT)[0], 21))
+    with torch.no_grad():  # the pooled 16x16 inputs start silent; give them weight so verification compares that path
+        model.attr8.pointwise.weight.normal_(0.0, 0.05)
+    save_checkpoint(path, model)
     return path
 
 
