@@ -75,11 +75,11 @@ class TrainConfig:
             raise ValueError("--attr-channels widens the age/gender branches of the --init model: it needs --init")
         if self.age_bins is not None and not 2 <= self.age_bins <= MAX_AGE_BINS:
             raise ValueError(f"--age-bins must be from 2 to {MAX_AGE_BINS} bins of 0-100 years, got {self.age_bins}")
+        if self.age_bins is not None and self.init is None:
+            raise ValueError("--age-bins replaces the age heads of the --init model: it needs --init")
         if self.fine_attributes and self.init is None:
             raise ValueError("--fine-attributes feeds the 16x16 map to the --init model's 8x8 age/gender branch: "
                              "it needs --init")
-        if self.age_bins is not None and self.init is None:
-            raise ValueError("--age-bins replaces the age heads of the --init model: it needs --init")
         if self.distill_attributes is not None and not 0.0 <= self.distill_attributes <= 10.0:  # also refuses NaN
             raise ValueError(f"--distill-attributes is a loss weight from 0 to 10, got {self.distill_attributes}")
         if self.distill_attributes is not None and self.init is None and self.distill_from is None:

@@ -85,8 +85,9 @@ class Trainer:
     """Holds the model, data pools and optimiser of one run.
 
     By default it trains a fresh model of config.variant; with config.init it starts from that checkpoint and keeps
-    its detection outputs (a frozen copy is the `teacher`). Compression fine-tuning passes the compressed `model`,
-    the uncompressed `teacher` whose outputs it should match, and `extra` facts saved into every checkpoint.
+    its detection outputs (a frozen copy is the `teacher`); with config.distill_from that model is the teacher instead.
+    Compression fine-tuning passes the compressed `model`, the uncompressed `teacher` whose outputs it should match,
+    and `extra` facts saved into every checkpoint.
     """
 
     def __init__(self, config: TrainConfig, log=print, model: FaceKitNet | None = None,
