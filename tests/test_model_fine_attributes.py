@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from exporter.compress.prune import prune_channels
+from exporter.compress.prune import channel_norms, prune_channels
 from exporter.model.fine_attributes import with_fine_attributes
 from exporter.model.registry import build_model
 from tests.test_model_widen import _trained_looking
@@ -39,3 +39,5 @@ def test_fine_attributes_fold_and_are_refused_twice_and_by_pruning():
         with_fine_attributes(with_fine_attributes(build_model("facekit-xs")))
     with pytest.raises(ValueError, match="do not follow the 16x16 channels"):
         prune_channels(with_fine_attributes(build_model("facekit-xs")), 0.25)
+    with pytest.raises(ValueError, match="do not follow the 16x16 channels"):  # the width search ranks channels first
+        channel_norms(with_fine_attributes(build_model("facekit-xs")))

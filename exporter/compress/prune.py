@@ -36,8 +36,16 @@ def stream_widths(model: FaceKitNet) -> list[int]:
     return [model.stem[0].out_channels] + [_conv_pair(block.pointwise)[1].out_channels for block in blocks]
 
 
+def refuse_unprunable(model: FaceKitNet) -> None:
+    """Refuse a model whose stream channels are read where the surgery below does not follow them."""
+    if model.config.fine_attributes:
+        raise ValueError("pruning and the width search do not follow the 16x16 channels that a fine_attributes model's "
+                         "8x8 age/gender branch reads; compress a model trained without --fine-attributes")
+
+
 def _stream_layers(model: FaceKitNet) -> list[tuple[nn.Module, str, int]]:
     """(module, 'in' or 'out', stream width it sees) for every conv and BatchNorm that touches the stream."""
+    refuse_unprunable(model)
     widths = stream_widths(model)
     width16, width8 = widths[len(STAGE_16)], widths[-1]
     layers = [(model.stem[0], "out", widths[0]), (model.stem[1], "out", widths[0])]
@@ -136,9 +144,6 @@ def _select(module: nn.Module, side: str, kept: torch.Tensor) -> None:
 
 def prune_to_counts(model: FaceKitNet, counts: list[int]) -> FaceKitNet:
     """A new, narrower model keeping the `counts[j]` strongest channels born in each group j."""
-    if model.config.fine_attributes:
-        raise ValueError("pruning and the width search do not follow the 16x16 channels that a fine_attributes model's "
-                         "8x8 age/gender branch reads; compress a model trained without --fine-attributes")
     keep = torch.tensor(strongest_channels(model, counts))
     work = copy.deepcopy(model).cpu()
     for module, side, width in _stream_layers(work):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from exporter.compress.latency_table import LatencyTable, Part, load_or_build, measure_model, parts_of
-from exporter.compress.prune import CHANNEL_MULTIPLE, births, channel_norms, prune_to_counts
+from exporter.compress.prune import CHANNEL_MULTIPLE, births, channel_norms, prune_to_counts, refuse_unprunable
 from exporter.model.blazeface import STAGE_16, FaceKitNet
 
 MIN_STEM = 8
@@ -131,6 +131,7 @@ def _birth_positions(model: FaceKitNet) -> list[int]:
 def search_within_budget(model: FaceKitNet, budget_share: float) -> FaceKitNet:
     """The model cut to the best widths within budget_share x MediaPipe's latency (the table measured on first use),
     with the choice and its measured latency printed."""
+    refuse_unprunable(model)  # before the latency table, which takes minutes to measure the first time
     table = load_or_build(model)
     pruned, choice = search_model(model, table, budget_share)
     measured = measure_model(choice.channels)

@@ -81,6 +81,11 @@ def run_history(best: Path, payload: dict) -> list[dict]:
     return (payload.get("train") or {}).get("history") or []
 
 
+def source_of(checkpoint: Path) -> dict:
+    """Which checkpoint file a run drew on: its path and sha256 (for `extra`'s init, distill_from, architecture)."""
+    return {"checkpoint": str(checkpoint), "sha256": sha256_of(checkpoint)}
+
+
 class Trainer:
     """Holds the model, data pools and optimiser of one run.
 
@@ -131,8 +136,8 @@ class Trainer:
             model = with_fine_attributes(model)
         train = payload.get("train") or {}
         history = run_history(init, payload)
-        self.extra["init"] = {"checkpoint": str(init), "sha256": sha256_of(init), "config": train.get("config"),
-                              "best_step": train.get("step"), "metrics": train.get("metrics"), "host": train.get("host"),
+        self.extra["init"] = {**source_of(init), "config": train.get("config"), "best_step": train.get("step"),
+                              "metrics": train.get("metrics"), "host": train.get("host"),
                               "seconds": history[-1]["elapsed_s"] if history else None}
         return model, teacher
 
@@ -140,8 +145,7 @@ class Trainer:
         """The --distill-from model whose outputs the run matches (every variant has the same anchors); noted in `extra`."""
         reference, payload = load_model(checkpoint)
         train = payload.get("train") or {}
-        self.extra["distill_from"] = {"checkpoint": str(checkpoint), "sha256": sha256_of(checkpoint),
-                                      "model_config": dataclasses.asdict(reference.config),
+        self.extra["distill_from"] = {**source_of(checkpoint), "model_config": dataclasses.asdict(reference.config),
                                       "best_step": train.get("step"), "metrics": train.get("metrics")}
         return reference
 
@@ -149,8 +153,7 @@ class Trainer:
         """An untrained model with the checkpoint's architecture (a pruned or width-searched one); noted in `extra`."""
         payload = read_checkpoint(checkpoint)
         config = model_config_of(payload, checkpoint)
-        self.extra["architecture"] = {"checkpoint": str(checkpoint), "sha256": sha256_of(checkpoint),
-                                      "model_config": dataclasses.asdict(config)}
+        self.extra["architecture"] = {**source_of(checkpoint), "model_config": dataclasses.asdict(config)}
         return FaceKitNet(config)
 
     def _build_data(self) -> None:
