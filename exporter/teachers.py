@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import cv2
 import numpy as np
@@ -140,6 +140,17 @@ def face_chip(image_rgb: np.ndarray, face: Face, size: int = 64) -> np.ndarray:
     return warp_chip(image_rgb, matrix, size)
 
 
+class AttributeTeacher(Protocol):
+    """An age/gender teacher: AgeGenderTeacher here, or faceapi_teacher.FaceApiAgeGender."""
+
+    chip_size: int  # side of the aligned chip (face_chip) it reads
+
+    @property
+    def teacher_id(self) -> str: ...
+
+    def predict_chips(self, chips_rgb: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 @dataclass(frozen=True)
 class _Network:
     """One ONNX network of the age/gender pair and its input contract."""
@@ -152,13 +163,15 @@ class _Network:
 
     def run(self, chips_rgb: list[np.ndarray]) -> np.ndarray:
         """Probabilities (N, classes) for uint8 RGB chips, resized to this network's size."""
-        batch = np.stack([_resized(chip, self.size) for chip in chips_rgb]).astype(np.float32)
+        batch = np.stack([resized(chip, self.size) for chip in chips_rgb]).astype(np.float32)
         batch = ((batch - self.means) * self.scale).transpose(0, 3, 1, 2)
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch)})[0]
 
 
 class AgeGenderTeacher:
     """dlib's age predictor and gender classifier (CC0, as ONNX) in onnxruntime, per their manifest."""
+
+    chip_size = 64  # the aligned chip handed to predict_chips (the gender network reads it at 32 px)
 
     def __init__(self, cache: Path | None = None) -> None:
         manifest = load_json(asset_path("age_gender_manifest.json", cache), max_bytes=64 * KB, what="age/gender model manifest")
@@ -188,15 +201,20 @@ class AgeGenderTeacher:
         """Ages in years (N,) and P(female) (N,) for HxWx3 uint8 RGB chips (resized to 64 / 32 px as needed)."""
         if len(chips_rgb) == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.float32)
-        for chip in chips_rgb:
-            if chip.ndim != 3 or chip.shape[2] != 3 or chip.dtype != np.uint8:
-                raise ValueError(f"chips must be HxWx3 uint8 RGB arrays, got {chip.dtype} {chip.shape}")
+        check_chips(chips_rgb)
         ages = self.age.run(chips_rgb) @ self.age_weights
         female = self.gender.run(chips_rgb)[:, self.female_index]
         return ages.astype(np.float32), female.astype(np.float32)
 
 
-def _resized(chip: np.ndarray, size: int) -> np.ndarray:
+def check_chips(chips_rgb: list[np.ndarray]) -> None:
+    """ValueError unless every chip is an HxWx3 uint8 RGB array."""
+    for chip in chips_rgb:
+        if chip.ndim != 3 or chip.shape[2] != 3 or chip.dtype != np.uint8:
+            raise ValueError(f"chips must be HxWx3 uint8 RGB arrays, got {chip.dtype} {chip.shape}")
+
+
+def resized(chip: np.ndarray, size: int) -> np.ndarray:
     """A chip at size x size (area-averaged when shrinking)."""
     if chip.shape[:2] == (size, size):
         return chip

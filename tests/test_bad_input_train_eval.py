@@ -13,6 +13,7 @@ from exporter.model import build_model
 from exporter.model.age_bins import with_age_bins
 from exporter.paths import DEFAULT_CHECKPOINT
 from exporter.pseudo_labels import PseudoLabelCache
+from exporter.train.config import TrainConfig
 from exporter.train.pools import _detections
 
 
@@ -38,6 +39,11 @@ def test_train_options_are_checked_first(tmp_path, capsys, option, value, messag
     result = run(capsys, "train", "--data", tmp_path / "no-data", "--out", tmp_path / "run", option, value)
     assert result.code == 1 and message in result.err, result.err
     assert not (tmp_path / "run").exists() or not list((tmp_path / "run").iterdir())
+
+
+def test_an_unknown_attribute_teacher_is_refused_by_the_config(tmp_path):
+    with pytest.raises(ValueError, match="--attribute-teacher 'clip' is not one of dlib, faceapi"):
+        TrainConfig(data_root=tmp_path, attribute_teacher="clip")
 
 
 def test_train_init_checkpoint_missing_is_refused_before_loading_data(tmp_path, capsys):

@@ -89,7 +89,8 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     tuned = TrainConfig.for_recipe("attributes", init=DEFAULT_CHECKPOINT, data_root=datasets, out_dir=tmp_path / "run",
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,
                                    val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48,
-                                   age_bins=11, fine_attributes=True, teacher_blend=0.5)
+                                   age_bins=11, fine_attributes=True, teacher_blend=0.5,
+                                   attribute_teacher="faceapi")
     trainer = Trainer(tuned, log=lambda *_: None)
     assert trainer.model.config.fine_attributes and not trainer.teacher_model.config.fine_attributes
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model

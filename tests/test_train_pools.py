@@ -11,14 +11,14 @@ from exporter.train.pools import AttributeBlend
 
 
 class CountingTeacher:
-    """Stands in for AgeGenderTeacher: a fixed age and P(female), counting its calls."""
+    """Stands in for an attribute teacher: a fixed age and P(female), counting its calls."""
 
-    def __init__(self, age: float, female: float) -> None:
-        self.age, self.female, self.calls = age, female, 0
+    def __init__(self, age: float, female: float, chip_size: int = 64) -> None:
+        self.age, self.female, self.chip_size, self.calls = age, female, chip_size, 0
 
     def predict_chips(self, chips):
         self.calls += 1
-        assert chips[0].shape == (64, 64, 3) and chips[0].dtype == np.uint8
+        assert chips[0].shape == (self.chip_size, self.chip_size, 3) and chips[0].dtype == np.uint8
         return np.full(len(chips), self.age, np.float32), np.full(len(chips), self.female, np.float32)
 
 
@@ -42,3 +42,11 @@ def test_teacher_runs_once_per_crop_and_a_damaged_entry_is_rebuilt(tmp_path):
     assert blend.targets("crop-md5", image, face, age=20.0, gender=1.0) == first and teacher.calls == 1
     blend.cache.path_for(b"crop-md5").write_text('{"age": NaN, "female": 0.2}')
     assert blend.targets("crop-md5", image, face, age=20.0, gender=1.0) == first and teacher.calls == 2
+
+
+@pytest.mark.parametrize("chip_size", [64, 112])
+def test_the_teacher_reads_a_chip_of_its_own_size(tmp_path, chip_size):
+    image, face = _face()
+    teacher = CountingTeacher(30.0, 0.2, chip_size)
+    AttributeBlend(teacher, PseudoLabelCache("t", root=tmp_path), 0.5).targets("crop-md5", image, face, 20.0, 1.0)
+    assert teacher.calls == 1  # predict_chips asserted the chip's side

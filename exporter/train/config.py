@@ -11,6 +11,7 @@ from exporter.train.recipes import RECIPES
 from exporter.train.samples import Augment, SampleMix
 
 BASE = RECIPES["base"]
+ATTRIBUTE_TEACHERS = ("dlib", "faceapi")  # the dlib ONNX pair (teachers.py) or face-api's network (faceapi_teacher.py)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class TrainConfig:
     age_bins: int | None = None  # give the init model's age heads this many bins (age: their softmax's mean; None: keep)
     fine_attributes: bool = False  # let the init model's 8x8 age/gender branch also read the 16x16 map
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
+    attribute_teacher: str = "dlib"  # a key of ATTRIBUTE_TEACHERS: labels video faces (and blended crops) with age/gender
     distill_from: Path | None = None  # distil this checkpoint's outputs (e.g. a larger trained model) instead of --init's
     distill_attributes: float | None = None  # weight of age and gender in that output distillation (None: the recipe's)
     steps: int = BASE.steps
@@ -85,6 +87,8 @@ class TrainConfig:
         if self.distill_attributes is not None and self.init is None and self.distill_from is None:
             raise ValueError("--distill-attributes weighs the age and gender of a reference model's outputs: "
                              "pass --distill-from CHECKPOINT (or --init, whose outputs are distilled)")
+        if self.attribute_teacher not in ATTRIBUTE_TEACHERS:
+            raise ValueError(f"--attribute-teacher {self.attribute_teacher!r} is not one of {', '.join(ATTRIBUTE_TEACHERS)}")
         if not 0.0 <= self.teacher_blend <= 1.0:  # also refuses NaN
             raise ValueError(f"--teacher-blend is a share of the teacher's prediction, from 0 to 1; got {self.teacher_blend}")
         if self.warmup_steps < 0:

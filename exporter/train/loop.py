@@ -30,6 +30,7 @@ from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors,
 from exporter.preprocess import to_nchw
 from exporter.spec import FACEKIT
 from exporter.pseudo_labels import PseudoLabelCache
+from exporter.faceapi_teacher import FaceApiAgeGender
 from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
 from exporter.train.config import TrainConfig
 from exporter.train.loss import TargetBatch, multitask_loss, output_distillation
@@ -162,7 +163,9 @@ class Trainer:
         self.teacher = BlazeFaceTeacher("short", num_threads=1)
         cache = PseudoLabelCache(self.teacher.teacher_id)
         use_videos = bool(splits.videos_train) and cfg.mix.video > 0
-        attr_teacher = AgeGenderTeacher() if cfg.teacher_blend > 0 or use_videos else None
+        attr_teacher = None
+        if cfg.teacher_blend > 0 or use_videos:
+            attr_teacher = FaceApiAgeGender() if cfg.attribute_teacher == "faceapi" else AgeGenderTeacher()
         blend = None if cfg.teacher_blend == 0 else AttributeBlend(
             attr_teacher, PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-utk"), cfg.teacher_blend)
         crops, utk_report = utk_sources(evenly(splits.utk_train, cfg.utk_limit), self.teacher, cache, blend)

@@ -24,7 +24,7 @@ from exporter.postprocess import NUM_KEYPOINTS
 from exporter.postprocess import Face
 from exporter.image_io import read_rgb
 from exporter.pseudo_labels import PseudoLabelCache
-from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher, face_chip
+from exporter.teachers import AttributeTeacher, BlazeFaceTeacher, face_chip
 from exporter.train.samples import LabelledFace, SourceImage
 
 NEGATIVE_MAX_SIDE = 640
@@ -82,14 +82,14 @@ class AttributeBlend:
     """Knowledge distillation on the labelled crops: each target is (1 - share) x the human label + share x the
     age/gender teacher's prediction on the crop's aligned chip (cached by the crop's content)."""
 
-    teacher: AgeGenderTeacher
+    teacher: AttributeTeacher
     cache: PseudoLabelCache
     share: float
 
     def targets(self, key: str, image: np.ndarray, face: Face, age: float, gender: float) -> tuple[float, float]:
         """The blended age (years) and P(female) of one crop."""
         def predict() -> dict[str, float]:
-            ages, female = self.teacher.predict_chips([face_chip(image, face, size=64)])
+            ages, female = self.teacher.predict_chips([face_chip(image, face, size=self.teacher.chip_size)])
             return {"age": float(ages[0]), "female": float(female[0])}
 
         told = self.cache.get_or_compute(key.encode(), predict, parse=_finite_attributes)
@@ -115,7 +115,8 @@ def utk_sources(records: list[UtkRecord], teacher: BlazeFaceTeacher, cache: Pseu
     found = [d["boxes"][np.argmax(d["scores"])] / img.shape[1] for img, _, d in decoded if len(d["scores"])]
     typical_box = np.median(np.array(found), axis=0) if found else np.array([0.2, 0.25, 0.8, 0.85], np.float32)
     sources = []
-    for image, rec, det in decoded:
+    labelled = decoded if blend is None else tqdm(decoded, desc="UTKFace crops + age/gender teacher", unit="img")
+    for image, rec, det in labelled:
         if len(det["scores"]):
             best = int(np.argmax(det["scores"]))
             box, kp, mask = det["boxes"][best], det["keypoints"][best], np.ones(NUM_KEYPOINTS, bool)
@@ -146,10 +147,11 @@ def scene_sources(images: list[LabelledImage]) -> tuple[list[SourceImage], LoadR
     return sources, report
 
 
-def _frame_labels(frame: np.ndarray, teacher: BlazeFaceTeacher, attr_teacher: AgeGenderTeacher) -> dict:
+def _frame_labels(frame: np.ndarray, teacher: BlazeFaceTeacher, attr_teacher: AttributeTeacher) -> dict:
     """BlazeFace boxes/keypoints plus the age/gender teacher's age and P(female) of each face."""
     det = _faces_to_arrays(teacher.detect(frame))
-    chips = [face_chip(frame, Face(b, k, float(s)), size=64) for b, k, s in zip(det["boxes"], det["keypoints"], det["scores"])]
+    chips = [face_chip(frame, Face(b, k, float(s)), size=attr_teacher.chip_size)
+             for b, k, s in zip(det["boxes"], det["keypoints"], det["scores"])]
     ages, female = attr_teacher.predict_chips(chips)
     return {**{k: v.tolist() for k, v in det.items()}, "age": ages.tolist(), "female": female.tolist()}
 
@@ -169,7 +171,7 @@ def _frame_faces(labels: dict) -> tuple[LabelledFace, ...]:
 
 
 def video_sources(
-    videos: list[Path], every: int, teacher: BlazeFaceTeacher, attr_teacher: AgeGenderTeacher, cache: PseudoLabelCache
+    videos: list[Path], every: int, teacher: BlazeFaceTeacher, attr_teacher: AttributeTeacher, cache: PseudoLabelCache
 ) -> tuple[list[SourceImage], LoadReport]:
     """Video frames with BlazeFace boxes/keypoints and soft age/gender from the age/gender teacher (cached)."""
     report = LoadReport("video frames")
