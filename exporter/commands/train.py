@@ -38,7 +38,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="let the --init model's 8x8 age/gender branch also read the finer 16x16 map (added inputs start silent)")
     p.add_argument("--teacher-blend", type=float, default=None,
                    help="distil the age/gender teacher on the UTKFace crops: each target is (1 - S) x label + S x teacher")
-    p.add_argument("--attribute-teacher", choices=ATTRIBUTE_TEACHERS, default=d.attribute_teacher,
+    p.add_argument("--attribute-teacher", choices=list(ATTRIBUTE_TEACHERS), default=d.attribute_teacher,
                    help="age/gender teacher of the video faces and of --teacher-blend: dlib (the ONNX pair) or faceapi "
                         "(face-api's network; stronger, but trained on UTKFace among other sets)")
     p.add_argument("--distill-from", type=Path, default=None,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from exporter.faceapi_teacher import FaceApiAgeGender
 from exporter.model.blazeface import MAX_AGE_BINS
+from exporter.teachers import AgeGenderTeacher, AttributeTeacher
 from exporter.train.loss import LossWeights
 from exporter.train.recipes import RECIPES
 from exporter.train.samples import Augment, SampleMix
 
 BASE = RECIPES["base"]
-ATTRIBUTE_TEACHERS = ("dlib", "faceapi")  # the dlib ONNX pair (teachers.py) or face-api's network (faceapi_teacher.py)
+# --attribute-teacher: who labels the video faces (and --teacher-blend's crops) with age and gender
+ATTRIBUTE_TEACHERS: dict[str, Callable[[], AttributeTeacher]] = {"dlib": AgeGenderTeacher, "faceapi": FaceApiAgeGender}
 
 
 @dataclass(frozen=True)

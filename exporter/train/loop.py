@@ -30,9 +30,8 @@ from exporter.postprocess import FRONT_ANCHORS, anchor_scales, generate_anchors,
 from exporter.preprocess import to_nchw
 from exporter.spec import FACEKIT
 from exporter.pseudo_labels import PseudoLabelCache
-from exporter.faceapi_teacher import FaceApiAgeGender
-from exporter.teachers import AgeGenderTeacher, BlazeFaceTeacher
-from exporter.train.config import TrainConfig
+from exporter.teachers import BlazeFaceTeacher
+from exporter.train.config import ATTRIBUTE_TEACHERS, TrainConfig
 from exporter.train.loss import TargetBatch, multitask_loss, output_distillation
 from exporter.data.layout import DatasetLayoutError, load_splits
 from exporter.train.pools import AttributeBlend, negative_images, scene_sources, utk_sources, video_sources
@@ -163,9 +162,7 @@ class Trainer:
         self.teacher = BlazeFaceTeacher("short", num_threads=1)
         cache = PseudoLabelCache(self.teacher.teacher_id)
         use_videos = bool(splits.videos_train) and cfg.mix.video > 0
-        attr_teacher = None
-        if cfg.teacher_blend > 0 or use_videos:
-            attr_teacher = FaceApiAgeGender() if cfg.attribute_teacher == "faceapi" else AgeGenderTeacher()
+        attr_teacher = ATTRIBUTE_TEACHERS[cfg.attribute_teacher]() if cfg.teacher_blend > 0 or use_videos else None
         blend = None if cfg.teacher_blend == 0 else AttributeBlend(
             attr_teacher, PseudoLabelCache(f"{self.teacher.teacher_id}-{attr_teacher.teacher_id}-utk"), cfg.teacher_blend)
         crops, utk_report = utk_sources(evenly(splits.utk_train, cfg.utk_limit), self.teacher, cache, blend)
