@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from exporter.assets import ASSETS, asset_path
 from exporter.jsonio import KB, load_json
+from exporter.model.blazeface import same_padding
 from exporter.teachers import check_chips, resized
 
 INPUT_SIZE = 112
@@ -52,10 +53,8 @@ def _decode(manifest: list[dict], blob: bytes, source: Path) -> dict[str, torch.
 
 
 def _pad_same(x: torch.Tensor, kernel: int, stride: int, value: float = 0.0) -> torch.Tensor:
-    """TensorFlow's 'same' padding (the odd pixel at the bottom and right)."""
-    side = x.shape[-1]
-    total = max((-(-side // stride) - 1) * stride + kernel - side, 0)
-    return F.pad(x, (total // 2, total - total // 2, total // 2, total - total // 2), value=value)
+    """TensorFlow's 'same' padding (every strided op here meets an even side: 112, 56, 28, 14)."""
+    return F.pad(x, same_padding(kernel, stride), value=value)
 
 
 class FaceApiAgeGender:
