@@ -254,7 +254,7 @@ def plot_face_size(section: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
     models = [name for name, sizes in section.items() if isinstance(sizes, dict) and name != "second_look"]
     for colour, name in zip(("tab:blue", "tab:orange", "tab:grey", "tab:green"), models):
         sizes = section[name]
@@ -267,7 +267,7 @@ def plot_face_size(section: dict, path: Path) -> None:
                           label=label)
     left.set(title="age MAE (years), UTKFace report split", xlabel="crop side / input side", xlim=(1.05, 0.25))
     right.set(title="gender accuracy", xlabel="crop side / input side", xlim=(1.05, 0.25))
-    right.legend(fontsize=6, loc="lower left")
+    right.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the axes: it hides no point
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
