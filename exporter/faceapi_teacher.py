@@ -65,11 +65,8 @@ class FaceApiAgeGender:
     def __init__(self, cache: Path | None = None) -> None:
         manifest_path = asset_path("faceapi_age_gender_manifest.json", cache)
         blob_path = asset_path("faceapi_age_gender_model.bin", cache)
-        manifest = load_json(manifest_path, max_bytes=64 * KB, what="face-api weights manifest")
-        try:
-            self.w = _decode(manifest, blob_path.read_bytes(), blob_path)
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"{manifest_path}: not a TF.js weights manifest ({err}); run `facekit assets`") from None
+        manifest = load_json(manifest_path, max_bytes=64 * KB, what="face-api weights manifest")  # sha256-pinned
+        self.w = _decode(manifest, blob_path.read_bytes(), blob_path)
 
     @property
     def teacher_id(self) -> str:
