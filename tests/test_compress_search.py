@@ -1,5 +1,5 @@
 """Latency-aware width search on the tiny variant with a synthetic latency table: the fit reproduces the table's
-law, the search respects its budget and finds the best choice a brute force finds, and the cut model has the widths."""
+law and finds a host's channel granule, the search respects its budget and finds the best choice a brute force finds, and the cut model has the widths."""
 
 from __future__ import annotations
 
@@ -8,18 +8,35 @@ from itertools import product
 import pytest
 import torch
 
-from exporter.compress.latency_table import LatencyTable, Part, calibrate, candidate_parts, measure_part, parts_of
+from exporter.compress.latency_table import (LatencyTable, Part, calibrate, candidate_parts, choose_granule, measure_part,
+                                             mediapipe_file, parts_of, share_of_mediapipe)
 from exporter.compress.prune import births, channel_norms, stream_widths
 from exporter.compress.search import options, search_model, widths_from_counts
 from exporter.model.registry import build_model
 
 OVERHEAD = 0.002
+OFFSET = 0.03  # what a whole model costs beyond its parts
 
 
 def synthetic_ms(part: Part) -> float:
     """A latency law the per-part fit can represent: a constant plus work proportional to c_in x c_out x pixels."""
     pixels = (part.side // part.stride) ** 2
     return OVERHEAD + 0.01 + 2e-7 * pixels * (part.c_in * part.c_out + 3 * part.c_out)
+
+
+def grouped_ms(part: Part) -> float:
+    """The synthetic law on a host whose kernels work on channels in groups of 16."""
+    rounded = Part(part.kind, part.side, part.stride, 16 * -(-part.c_in // 16), 16 * -(-part.c_out // 16))
+    return synthetic_ms(rounded)
+
+
+def measured_with(law, tiny) -> dict[str, list[tuple[int, int, float]]]:
+    """The tiny model's candidate parts, 'measured' by a latency law."""
+    measurements = {}
+    for part in candidate_parts(tuple(tiny.config.block_channels())):
+        if part.kind != "overhead":
+            measurements.setdefault(part.key, []).append((part.c_in, part.c_out, law(part)))
+    return measurements
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +47,24 @@ def tiny():
 
 @pytest.fixture(scope="module")
 def table(tiny) -> LatencyTable:
-    measurements = {}
-    for part in candidate_parts(tuple(tiny.config.block_channels())):
-        if part.kind != "overhead":
-            measurements.setdefault(part.key, []).append((part.c_in, part.c_out, synthetic_ms(part)))
+    measurements = measured_with(synthetic_ms, tiny)
     full = sum(synthetic_ms(p) for p in parts_of(tuple(tiny.config.block_channels())))
-    return LatencyTable(measurements, OVERHEAD, mediapipe_ms=full)  # MediaPipe as fast as the unpruned tiny model
+    # MediaPipe as fast as the unpruned tiny model; the whole-model offset counts against the budget like the parts
+    return LatencyTable(measurements, OVERHEAD, mediapipe_ms=full, model_offset_ms=OFFSET)
+
+
+def test_the_granule_is_found_from_the_measurements(tiny):
+    assert choose_granule(measured_with(synthetic_ms, tiny)) == 1
+    grouped = measured_with(grouped_ms, tiny)
+    assert choose_granule(grouped) == 16
+    table = LatencyTable(grouped, OVERHEAD, mediapipe_ms=1.0, granule=16)
+    twelve, sixteen, twenty = (table.part_ms(Part("block", 32, 1, 8, c)) for c in (12, 16, 20))
+    assert twelve == pytest.approx(sixteen) and twenty > sixteen
 
 
 def predicted(channels: tuple[int, ...]) -> float:
     parts = parts_of(channels)
-    return sum(synthetic_ms(p) for p in parts) - OVERHEAD * (len(parts) - 1)
+    return sum(synthetic_ms(p) for p in parts) - OVERHEAD * (len(parts) - 1) + OFFSET
 
 
 def test_the_fit_reproduces_the_law_at_unmeasured_widths(table, tiny):
@@ -55,6 +79,7 @@ def test_the_search_respects_its_budget_and_matches_brute_force(table, tiny, sha
     budget = share * table.mediapipe_ms
     assert choice.latency_ms <= budget
     assert choice.latency_ms == pytest.approx(predicted(choice.channels), rel=1e-6)
+    assert choice.latency_ms == pytest.approx(table.predict(choice.channels), rel=1e-6)
     assert stream_widths(pruned) == list(choice.channels)
 
     groups = births(tiny)
@@ -81,11 +106,12 @@ def test_a_budget_nothing_fits_is_refused(table, tiny):
 def test_a_real_part_is_converted_and_timed_in_litert():
     narrow, wide = (measure_part(Part("block", 16, 1, c, c)) for c in (16, 96))
     assert 0 < narrow < wide
+    assert share_of_mediapipe(mediapipe_file()) == pytest.approx(1.0, abs=0.15)  # MediaPipe against itself
 
 
 def test_the_calibrated_offset_makes_the_calibration_model_exact(table, tiny):
     channels = tuple(tiny.config.block_channels())
     calibrated = LatencyTable(table.measurements, table.overhead_ms, table.mediapipe_ms)
     calibrated.model_offset_ms = calibrate(calibrated, channels, measured_ms=table.predict(channels) + 0.25)
-    assert calibrated.model_offset_ms == pytest.approx(0.25)
+    assert calibrated.model_offset_ms == pytest.approx(OFFSET + 0.25)
     assert calibrated.predict(channels) == pytest.approx(table.predict(channels) + 0.25)

@@ -2,9 +2,12 @@
 
 Each part of the model (the stem, each BlazeBlock, the heads) is built alone at candidate widths, converted to a
 full-int8 TFLite file by the export's own path (ONNX, onnx2tf, TF's int8 converter; random weights and inputs:
-int8 latency does not depend on the values) and timed in LiteRT at 1 thread. Between the measured widths a part's
+int8 latency does not depend on the values) and timed in LiteRT at 1 thread, in alternating blocks with MediaPipe's
+file: a part's time is its share of MediaPipe's times MediaPipe's, so a host whose speed drifts over seconds still
+gives one consistent table. Between the measured widths a part's
 latency is a least-squares fit t = a + b*c_in + c*c_in*c_out + d*c_out (+ e if the block widens, so that its
-residual needs a channel pad); a model's prediction is the sum of its parts
+residual needs a channel pad), in widths rounded up to the channel granule that best predicts measurements left out
+of the fit (`choose_granule`: 16 on an AVX-512 host); a model's prediction is the sum of its parts
 less the interpreter's per-call overhead for every part after the first. `check` converts whole models and
 compares their measured latency with the prediction.
 """
@@ -36,6 +39,8 @@ from exporter.runner import native_output_silenced
 
 INPUT = 128
 TIMED_RUNS, WARMUP_RUNS, ROUNDS = 300, 30, 3
+SHARE_ROUNDS, SHARE_RUNS = 10, 30  # alternating blocks of a file and MediaPipe's
+GRANULES = (1, 4, 8, 16)  # channel groups the int8 kernels may work in, for choose_granule
 WIDTH_SHARES = (0.5, 0.75, 1.0)  # candidate widths measured for each part, as shares of the shipped ones
 
 
@@ -127,8 +132,8 @@ def _int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path
     return path
 
 
-def time_tflite(path: Path, runs: int = TIMED_RUNS) -> float:
-    """Median LiteRT inference time in ms at 1 thread, on random inputs, over `ROUNDS` rounds after a warm-up."""
+def _ready_interpreter(path: Path):
+    """A 1-thread LiteRT interpreter for `path` with random inputs set, warmed up."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path), num_threads=1)
@@ -140,27 +145,66 @@ def time_tflite(path: Path, runs: int = TIMED_RUNS) -> float:
         interpreter.set_tensor(detail["index"], value.astype(dtype))
     for _ in range(WARMUP_RUNS):
         interpreter.invoke()
+    return interpreter
+
+
+def _block_median_ms(interpreter, runs: int) -> float:
+    """Median time of `runs` back-to-back invocations (ms)."""
     samples = []
-    for _ in range(ROUNDS):
-        time.sleep(0.05)
-        for _ in range(runs // ROUNDS):
-            start = time.perf_counter()
-            interpreter.invoke()
-            samples.append(time.perf_counter() - start)
+    for _ in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        samples.append(time.perf_counter() - start)
     return float(np.median(samples)) * 1000
 
 
+def time_tflite(path: Path, runs: int = TIMED_RUNS) -> float:
+    """Median LiteRT inference time in ms at 1 thread, on random inputs, over `ROUNDS` rounds after a warm-up."""
+    interpreter = _ready_interpreter(path)
+    medians = []
+    for _ in range(ROUNDS):
+        time.sleep(0.05)
+        medians.append(_block_median_ms(interpreter, runs // ROUNDS))
+    return float(np.median(medians))
+
+
+def share_of_mediapipe(path: Path, rounds: int = SHARE_ROUNDS, runs: int = SHARE_RUNS) -> float:
+    """LiteRT time of `path` as a share of MediaPipe's file, both at 1 thread in alternating blocks: the median of the
+    blocks' ratios. Some hosts drift by 30% in speed over seconds; two files timed moments apart share the drift."""
+    interpreter, reference = _ready_interpreter(path), _ready_interpreter(mediapipe_file())
+    ratios = [_block_median_ms(interpreter, runs) / _block_median_ms(reference, runs) for _ in range(rounds)]
+    return float(np.median(ratios))
+
+
+def mediapipe_file() -> Path:
+    """MediaPipe's BlazeFace short-range file, the table's unit of time."""
+    from exporter.assets import ASSETS, assets_dir
+
+    return assets_dir() / ASSETS["blazeface_short_range.tflite"].name
+
+
+@functools.cache
+def mediapipe_ms() -> float:
+    """MediaPipe's inference time in this process (ms), measured once: the table turns shares of it into ms."""
+    return time_tflite(mediapipe_file())
+
+
 def measure_part(part: Part, kernel: int = 3) -> float:
-    """Build, convert and time one part (ms)."""
+    """Build, convert and time one part (ms, from its share of MediaPipe's time)."""
     with tempfile.TemporaryDirectory(prefix="facekit-latency-") as work:
-        return time_tflite(int8_tflite(*part_module(part, kernel), Path(work)))
+        return share_of_mediapipe(int8_tflite(*part_module(part, kernel), Path(work))) * mediapipe_ms()
+
+
+def model_share(channels: tuple[int, ...]) -> float:
+    """Build, convert and time a whole model with these stream widths, as a share of MediaPipe's time."""
+    net = FaceKitNet(ModelConfig(channels=tuple(channels))).eval().fold_batchnorm()
+    with tempfile.TemporaryDirectory(prefix="facekit-latency-") as work:
+        return share_of_mediapipe(int8_tflite(net, (torch.zeros(1, 3, INPUT, INPUT),), Path(work)))
 
 
 def measure_model(channels: tuple[int, ...]) -> float:
-    """Build, convert and time a whole model with these stream widths (ms)."""
-    net = FaceKitNet(ModelConfig(channels=tuple(channels))).eval().fold_batchnorm()
-    with tempfile.TemporaryDirectory(prefix="facekit-latency-") as work:
-        return time_tflite(int8_tflite(net, (torch.zeros(1, 3, INPUT, INPUT),), Path(work)))
+    """Build, convert and time a whole model with these stream widths (ms, from its share of MediaPipe's time)."""
+    return model_share(channels) * mediapipe_ms()
 
 
 def candidate_parts(shipped: tuple[int, ...]) -> list[Part]:
@@ -185,22 +229,16 @@ class LatencyTable:
     overhead_ms: float
     mediapipe_ms: float
     model_offset_ms: float = 0.0  # what a whole model costs beyond its parts, calibrated on the shipped model
+    granule: int = 1  # the fit sees widths rounded up to a multiple of this (see choose_granule)
 
     def part_ms(self, part: Part) -> float:
         """Predicted latency of one part, from the fit of its key's measurements."""
-        coefficients = self._fit(part.key)
-        features = _features(np.array([part.c_in]), np.array([part.c_out]))[:, :len(coefficients)]
-        return float((features @ coefficients)[0])
+        return float(_predict(self._fit(part.key), np.array([[part.c_in, part.c_out]]), self.granule)[0])
 
     @functools.cache
     def _fit(self, key: str) -> np.ndarray:
-        """Least-squares coefficients of one key's measurements; without the pad term where the measurements cannot
-        tell it from the others (all widening, say)."""
-        rows = np.array(self.measurements[key], dtype=np.float64)
-        features = _features(rows[:, 0], rows[:, 1])
-        if np.linalg.matrix_rank(features) < np.linalg.matrix_rank(features[:, :-1]) + 1:
-            features = features[:, :-1]
-        return np.linalg.lstsq(features, rows[:, 2], rcond=None)[0]
+        """Least-squares coefficients of one key's measurements."""
+        return _fit_rows(np.array(self.measurements[key], dtype=np.float64), self.granule)
 
     def predict(self, channels: tuple[int, ...]) -> float:
         """Predicted latency of a whole model with these stream widths (ms)."""
@@ -211,26 +249,60 @@ class LatencyTable:
         """A JSON-ready dict (see from_json)."""
         return {"host": platform.processor() or platform.machine(), "litert": metadata.version("ai-edge-litert"),
                 "threads": 1, "overhead_ms": self.overhead_ms, "mediapipe_ms": self.mediapipe_ms,
-                "model_offset_ms": self.model_offset_ms,
+                "model_offset_ms": self.model_offset_ms, "granule": self.granule,
                 "measurements": {k: [list(m) for m in v] for k, v in self.measurements.items()}}
 
     @classmethod
     def from_json(cls, data: dict) -> "LatencyTable":
         """The table back from to_json's dict."""
         return cls({k: [tuple(m) for m in v] for k, v in data["measurements"].items()}, data["overhead_ms"],
-                   data["mediapipe_ms"], data["model_offset_ms"])
+                   data["mediapipe_ms"], data["model_offset_ms"], data.get("granule", 1))  # tables before granules: 1
 
 
-def _features(c_in: np.ndarray, c_out: np.ndarray) -> np.ndarray:
-    """Regressors of the per-part fit: 1, c_in (depthwise), c_in * c_out (pointwise), c_out (the residual's add), and
-    whether the block widens, so that its residual needs a channel pad (measured at 0.13 to 0.17 ms on a 64x64 map)."""
+def _features(c_in: np.ndarray, c_out: np.ndarray, granule: int) -> np.ndarray:
+    """Regressors of the per-part fit: 1, c_in (depthwise), c_in * c_out (pointwise), c_out (the residual's add), each
+    width rounded up to a multiple of `granule`, and whether the block widens, so that its residual needs a channel
+    pad (measured at 0.13 to 0.17 ms on a 64x64 map)."""
     c_in, c_out = np.asarray(c_in, np.float64), np.asarray(c_out, np.float64)
-    return np.stack([np.ones_like(c_in), c_in, c_in * c_out, c_out, (c_out > c_in).astype(np.float64)], axis=1)
+    g_in, g_out = np.ceil(c_in / granule) * granule, np.ceil(c_out / granule) * granule
+    return np.stack([np.ones_like(c_in), g_in, g_in * g_out, g_out, (c_out > c_in).astype(np.float64)], axis=1)
 
 
-def build_table(shipped: tuple[int, ...], mediapipe: Path, measure: Callable[[Part], float] = measure_part,
+def _fit_rows(rows: np.ndarray, granule: int) -> np.ndarray:
+    """Least-squares coefficients for (c_in, c_out, ms) rows; without the pad term where the rows cannot tell it from
+    the others (all widening, say)."""
+    features = _features(rows[:, 0], rows[:, 1], granule)
+    if np.linalg.matrix_rank(features) < np.linalg.matrix_rank(features[:, :-1]) + 1:
+        features = features[:, :-1]
+    return np.linalg.lstsq(features, rows[:, 2], rcond=None)[0]
+
+
+def _predict(coefficients: np.ndarray, widths: np.ndarray, granule: int) -> np.ndarray:
+    """The fit's latency for (c_in, c_out) rows."""
+    return _features(widths[:, 0], widths[:, 1], granule)[:, :len(coefficients)] @ coefficients
+
+
+def choose_granule(measurements: dict[str, list[tuple[int, int, float]]]) -> int:
+    """The channel granule whose fits best predict each measurement left out of them (the smallest among equals).
+
+    Int8 kernels work on channels in groups (16 on an AVX-512 host: 12 and 16 channels cost the same there, 20 as
+    much as 32), so a fit in the raw widths mispredicts the widths between its measurements."""
+    def left_out_error(granule: int) -> float:
+        error = 0.0
+        for rows in measurements.values():
+            rows_array = np.array(rows, dtype=np.float64)
+            for i in range(len(rows_array)):
+                rest = np.delete(rows_array, i, axis=0)
+                error += float(_predict(_fit_rows(rest, granule), rows_array[i:i + 1, :2], granule)[0]
+                               - rows_array[i, 2]) ** 2
+        return error
+
+    return min(GRANULES, key=lambda g: (round(left_out_error(g), 12), g))
+
+
+def build_table(shipped: tuple[int, ...], measure: Callable[[Part], float] = measure_part,
                 progress: bool = True) -> LatencyTable:
-    """Measure every candidate part (a progress bar: about 2 s each) and MediaPipe's file."""
+    """Measure MediaPipe's file and every candidate part (a progress bar: about 3 s each)."""
     measurements: dict[str, list[tuple[int, int, float]]] = {}
     overhead = 0.0
     for part in tqdm(candidate_parts(shipped), desc="latency table", unit="part", disable=not progress):
@@ -239,7 +311,7 @@ def build_table(shipped: tuple[int, ...], mediapipe: Path, measure: Callable[[Pa
             overhead = ms
         else:
             measurements.setdefault(part.key, []).append((part.c_in, part.c_out, ms))
-    return LatencyTable(measurements, overhead, time_tflite(mediapipe))
+    return LatencyTable(measurements, overhead, mediapipe_ms(), granule=choose_granule(measurements))
 
 
 def check(table: LatencyTable, models: Iterable[tuple[int, ...]],
@@ -259,16 +331,17 @@ TABLE_PATH = REPO_ROOT / "runs" / "compress" / "latency_table.json"
 def load_or_build(model: FaceKitNet, path: Path = TABLE_PATH) -> LatencyTable:
     """The table in `path`, or a new one measured for this model's parts (about 5 min on 2 cores), its whole-model
     offset calibrated on the shipped model, checked on two uniformly pruned ones, and saved there with its checks."""
-    from exporter.assets import ASSETS, assets_dir
     from exporter.compress.prune import prune_channels, stream_widths
 
     if path.is_file():
         return LatencyTable.from_json(load_json(path, max_bytes=MB, what="latency table"))
     shipped = tuple(model.config.block_channels())
-    table = build_table(shipped, assets_dir() / ASSETS["blazeface_short_range.tflite"].name)
+    table = build_table(shipped)
     shipped_ms = measure_model(shipped)
     table.model_offset_ms = calibrate(table, shipped, shipped_ms)
     checks = check(table, [tuple(stream_widths(prune_channels(model, amount))) for amount in (0.25, 0.5)])
+    print(f"latency table: widths rounded up to multiples of {table.granule} (the granule that best predicts "
+          f"measurements left out of the fit)")
     for row in checks:
         print(f"latency table check: predicted {row['predicted_ms']:.3f} ms, measured {row['measured_ms']:.3f} ms "
               f"({row['error']:+.1%}) for widths {row['channels']}")

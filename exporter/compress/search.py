@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from exporter.compress.latency_table import LatencyTable, Part, load_or_build, measure_model, parts_of
+from exporter.compress.latency_table import LatencyTable, Part, load_or_build, model_share, parts_of
 from exporter.compress.prune import CHANNEL_MULTIPLE, births, channel_norms, prune_to_counts, refuse_unprunable
 from exporter.model.blazeface import STAGE_16, FaceKitNet
 
@@ -50,11 +50,12 @@ def widths_from_counts(births_at: list[int], counts: tuple[int, ...], blocks: in
 
 def search(born: list[int], births_at: list[int], blocks: int, values: list[dict[int, float]],
            part_ms: Callable[[int, int, int], float], heads_ms: Callable[[int, int], float], overhead_ms: float,
-           budget_ms: float) -> Choice:
+           model_offset_ms: float, budget_ms: float) -> Choice:
     """The most valuable choice whose predicted latency is within budget_ms.
 
     born[j]: channels born in group j at stream position births_at[j] (0 = stem); values[j][k]: value of keeping k
-    of them; part_ms(position, c_in, c_out): the stem (position 0, c_in 3) or block `position`; heads_ms(c16, c8).
+    of them; part_ms(position, c_in, c_out): the stem (position 0, c_in 3) or block `position`; heads_ms(c16, c8);
+    model_offset_ms: what a whole model costs beyond its parts (LatencyTable.model_offset_ms).
     """
     group_at = {position: j for j, position in enumerate(births_at)}
     if group_at.get(0) != 0:
@@ -77,7 +78,7 @@ def search(born: list[int], births_at: list[int], blocks: int, values: list[dict
     best = None
     for c8, front in fronts.items():
         for ms, value, counts in front:
-            total = ms + heads_ms(sum(counts[:groups16]), c8) - overhead_ms
+            total = ms + heads_ms(sum(counts[:groups16]), c8) - overhead_ms + model_offset_ms
             if total <= budget_ms and (best is None or value > best.value):
                 best = Choice(counts, widths_from_counts(births_at, counts, blocks), value, total)
     if best is None:
@@ -118,7 +119,7 @@ def search_model(model: FaceKitNet, table: LatencyTable, budget_share: float) ->
         return table.part_ms(Part("heads", 16, 1, c16, c8))
 
     choice = search([c for _, c in groups], births_at, len(shipped) - 2, values, part_ms, heads_ms,
-                    table.overhead_ms, budget_share * table.mediapipe_ms)
+                    table.overhead_ms, table.model_offset_ms, budget_share * table.mediapipe_ms)
     return prune_to_counts(model, list(choice.counts)), choice
 
 
@@ -134,9 +135,8 @@ def search_within_budget(model: FaceKitNet, budget_share: float) -> FaceKitNet:
     refuse_unprunable(model)  # before the latency table, which takes minutes to measure the first time
     table = load_or_build(model)
     pruned, choice = search_model(model, table, budget_share)
-    measured = measure_model(choice.channels)
+    predicted, measured = choice.latency_ms / table.mediapipe_ms, model_share(choice.channels)
     print(f"search: widths {list(choice.channels)} keep {choice.value:.1%} of the channel importance; int8 latency "
-          f"predicted {choice.latency_ms:.3f} ms, measured now {measured:.3f} ms ({choice.latency_ms / measured - 1:+.1%}; "
-          f"inflated if other jobs share the machine: `make pareto` times it beside MediaPipe); "
-          f"budget {budget_share:g} x MediaPipe's {table.mediapipe_ms:.3f} ms = {budget_share * table.mediapipe_ms:.3f} ms")
+          f"predicted {predicted:.3f} x MediaPipe's ({choice.latency_ms:.3f} ms), measured now {measured:.3f} x "
+          f"({predicted / measured - 1:+.1%}; `make pareto` times it again); budget {budget_share:g} x MediaPipe's")
     return pruned
