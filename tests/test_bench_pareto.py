@@ -32,6 +32,7 @@ def test_front_keeps_only_unbeaten_variants():
 def test_targets_name_the_variant_that_meets_them_or_the_closest():
     latency, size = check_targets(ROWS)
     assert latency["met"] and latency["variant"] == "fast-good"
+    assert latency["region"] == pytest.approx({"ratio_to_mediapipe": 0.6, "age_mae": 7.3, "ap_unmasked": 0.19})  # the plot's box
     assert not size["met"] and size["variant"] is None  # fast-bad is small but 1 year worse (bound doubled: 0.6)
     assert size["closest"] == {"variant": "fast-bad", "int8_bytes": 90_000}
 

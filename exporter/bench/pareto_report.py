@@ -79,12 +79,27 @@ def plot_pareto(report: dict, path: Path) -> None:
         on_front = sorted((r for r in rows if r["variant"] in front), key=lambda r: r["ratio_to_mediapipe"])
         ax.plot([r["ratio_to_mediapipe"] for r in on_front], [r[key] for r in on_front], "k--", linewidth=0.8)
         ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        _shade_target(ax, key, report["targets"][0].get("region"))
         ax.set(xlabel="int8 inference time / MediaPipe's (1 thread)", ylabel=label)
     axes[1].legend(fontsize=7, loc="lower right", markerscale=0.4)
-    fig.suptitle("compressed variants (marker area: int8 TFLite size; outlined: Pareto front)")
+    fig.suptitle("compressed variants (marker area: int8 TFLite size; outlined: Pareto front; green: where the latency "
+                 "target counts)")
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
+
+
+def _shade_target(ax, key: str, region: dict | None) -> None:
+    """Shade where the latency target counts on this panel: left of its ratio, on the right side of its bound."""
+    if not region:
+        return
+    (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+    bottom, top = min(bottom, region[key]), max(top, region[key])
+    low, high = (bottom, region[key]) if key == "age_mae" else (region[key], top)
+    ax.fill_between([left, region["ratio_to_mediapipe"]], low, high, color="green", alpha=0.08, label="latency target")
+    ax.axhline(region[key], color="green", linestyle=":", linewidth=1)
+    ax.axvline(region["ratio_to_mediapipe"], color="green", linestyle=":", linewidth=1)
+    ax.set(xlim=(left, right), ylim=(bottom, top))
 
 
 def write_pareto(report: dict, folder: Path) -> Path:
