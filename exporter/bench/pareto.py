@@ -1,8 +1,8 @@
 """The compression report: every variant exported, timed in LiteRT against MediaPipe and scored on the same sets.
 
 A variant is the shipped checkpoint or one written by `facekit compress` (runs/compress/NAME/best.pt). Each is
-exported like any other checkpoint (fp16 and full-int8 TFLite, verified), its full-int8 file timed at one thread
-in the same run as MediaPipe's, and scored on the report split (age MAE, gender accuracy, detection AP).
+exported like any other checkpoint (fp16 and full-int8 TFLite, verified), its files timed at one thread as a share
+of MediaPipe's file in alternating blocks (the latency table's method), and scored on the report split (age MAE, gender accuracy, detection AP).
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from exporter.bench.accuracy import AccuracySets, score_backends
-from exporter.bench.latency import MEDIAPIPE, Backend, exported_backends, mediapipe_backend, time_backends
-from exporter.bench.suite import LATENCY_PHOTO, checkpoint_matches
-from exporter.assets import asset_path
+from exporter.bench.latency import Backend, exported_backends
+from exporter.bench.suite import checkpoint_matches
 from exporter.checkpoint import load_model
+from exporter.compress.latency_table import SHARE_RUNS, mediapipe_ms, share_of_mediapipe
 from exporter.compress.coreml_sizes import coreml_sizes
 from exporter.compress.tflite_bytes import tflite_bytes
 from exporter.digest import sha256_of
 from exporter.export.bundle import load_bundle
 from exporter.export.pipeline import FAILED, ExportFailed, export
-from exporter.image_io import read_rgb
 from exporter.model.summary import summarize
 
 PARETO_PRECISIONS = ["fp16", "int8"]
@@ -95,9 +93,10 @@ def gzip_size(path: Path) -> int:
     return len(gzip.compress(Path(path).read_bytes(), compresslevel=9))
 
 
-def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> tuple[dict[str, Backend], dict]:
+def export_variant(variant: Variant, out_root: Path,
+                   data_root: Path | None) -> tuple[dict[str, Backend], dict[str, Path], dict]:
     """Export the variant's fp16 and full-int8 TFLite (verified; kept from an earlier run of the same checkpoint)
-    and its Core ML package; the TFLite files' 1-thread backends, and the file sizes."""
+    and its Core ML package; the TFLite files' 1-thread backends, their paths, and the file sizes."""
     folder = out_root / variant.name / "android"
     if not checkpoint_matches(folder, variant.checkpoint):
         lines: list[str] = []
@@ -114,7 +113,8 @@ def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> 
     sizes |= {f"{a.precision}_gzip_bytes": gzip_size(folder / a.path) for a in tflite}
     sizes["int8_parts"] = tflite_bytes(folder / next(a.path for a in tflite if a.precision == "int8"))
     palettized = (load_model(variant.checkpoint)[1].get("compress") or {}).get("method") == "palettize"
-    return backends, sizes | coreml_sizes(variant.checkpoint, out_root / variant.name / "coreml", palettized)
+    files = {a.precision: folder / a.path for a in tflite}
+    return backends, files, sizes | coreml_sizes(variant.checkpoint, out_root / variant.name / "coreml", palettized)
 
 
 def pareto_front(rows: list[dict], cost: str, error: str) -> list[str]:
@@ -156,40 +156,38 @@ def check_targets(rows: list[dict], bounds: Bounds = Bounds()) -> list[dict]:
 
 def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: AccuracySets, runs: int,
                log=print) -> dict:
-    """Export, time and score every variant; the report's rows, fronts and targets."""
-    rows, backends, int8 = [], [], {}
+    """Export, time and score every variant; the report's rows, fronts and targets.
+
+    `runs` LiteRT runs per file, in alternating blocks of SHARE_RUNS with MediaPipe's file: on a host whose speed
+    drifts within seconds, identical files timed in separate blocks differed by 30%, their shares by about 5%."""
+    rows, files, int8 = [], {}, {}
     shipped_sha = sha256_of(variants[0].checkpoint)
     skipped = []
     for variant in tqdm(variants, desc="export", unit="variant"):
         try:
-            by_precision, sizes = export_variant(variant, out_root, data_root)
+            by_precision, files[variant.name], sizes = export_variant(variant, out_root, data_root)
         except ExportFailed as error:  # one variant whose files fail their checks does not stop the report
             if variant.name == SHIPPED:
                 raise
             log(f"{variant.name} left out: {error}")
             skipped.append({"variant": variant.name, "reason": str(error)})
             continue
-        backends += by_precision.values()
         int8[variant.name] = by_precision["int8"]
         rows.append(describe(variant, shipped_sha) | sizes)
-    log(f"timing {len(backends)} files and MediaPipe at 1 thread...")
-    latency = {r["backend"]: r for r in time_backends(backends + [mediapipe_backend(1)], _latency_image(), runs,
-                                                      warmup=max(5, runs // 10))}
+    rounds = max(1, runs // SHARE_RUNS)
+    log(f"timing {2 * len(rows)} files at 1 thread, each in {rounds} blocks alternating with MediaPipe's...")
+    shares = {(name, precision): share_of_mediapipe(path, rounds=rounds)
+              for name in tqdm(int8, desc="latency", unit="variant") for precision, path in files[name].items()}
     log(f"scoring {len(int8)} full-int8 files on the report split...")
     scores = {r["backend"]: r for r in score_backends(list(int8.values()), data_root, sets)}
     for row in rows:
-        key = int8[row["variant"]].key
-        row |= {"infer_ms": latency[key]["infer_ms"]["median"], "ratio_to_mediapipe": latency[key]["ratio_to_mediapipe"],
-                "fp16_ratio_to_mediapipe": latency[f"{row['variant']}/tflite-fp16"]["ratio_to_mediapipe"],
+        key, name = int8[row["variant"]].key, row["variant"]
+        row |= {"infer_ms": shares[name, "int8"] * mediapipe_ms(), "ratio_to_mediapipe": round(shares[name, "int8"], 4),
+                "fp16_ratio_to_mediapipe": round(shares[name, "fp16"], 4),
                 **{k: scores[key][k] for k in ("age_mae", "gender_accuracy", "ap_unmasked", "ap_dlib") if k in scores[key]}}
-    return {"mediapipe_infer_ms": latency[MEDIAPIPE]["infer_ms"]["median"], "runs": runs,
+    return {"mediapipe_infer_ms": mediapipe_ms(), "runs": rounds * SHARE_RUNS,
             "utkface_crops": next(iter(scores.values()))["utkface_crops"],
             "scene_images": next(iter(scores.values()))["scene_images"], "variants": rows,
             "front_age": pareto_front(rows, "ratio_to_mediapipe", "age_mae"),
             "front_ap": pareto_front([r | {"ap_loss": -r["ap_unmasked"]} for r in rows], "ratio_to_mediapipe", "ap_loss"),
             "targets": check_targets(rows), "left_out": skipped}
-
-
-def _latency_image() -> np.ndarray:
-    """The bench's latency photo."""
-    return read_rgb(asset_path(LATENCY_PHOTO))

@@ -23,9 +23,9 @@ def render_markdown(report: dict) -> str:
     """The report as a Markdown table, fronts and targets."""
     lines = [
         f"# Compression: every variant on the same sets ({report['created']})", "",
-        f"`{report['command']}` on {report['host']}. Latency: full-int8 TFLite, LiteRT, 1 thread, median of "
-        f"{report['runs']} runs, as a ratio to MediaPipe BlazeFace short-range ({report['mediapipe_infer_ms']:.2f} ms) "
-        f"in the same run. Accuracy of the full-int8 file on the report split: {report['utkface_crops']} UTKFace "
+        f"`{report['command']}` on {report['host']}. Latency: full-int8 TFLite, LiteRT, 1 thread, {report['runs']} runs "
+        f"per file in blocks alternating with MediaPipe BlazeFace short-range's file ({report['mediapipe_infer_ms']:.2f} "
+        f"ms), the median of the blocks' ratios. Accuracy of the full-int8 file on the report split: {report['utkface_crops']} UTKFace "
         f"crops, {report['scene_images']} scene photos.", "",
         "| variant | method | fine-tuning steps | params | MMACs | int8 KB (gzip) | fp16 KB (gzip) | Core ML KB (table) "
         "| int8 / MediaPipe | fp16 / MediaPipe | age MAE | gender | AP unmasked | AP dlib |",

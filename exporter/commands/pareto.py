@@ -32,7 +32,7 @@ def pareto(args: argparse.Namespace) -> int:
         if args.variants:
             variants = variants[:1] + [Variant(p.parent.name if p.name == "best.pt" else p.stem, p) for p in args.variants]
         report = run_pareto(variants, out.parent / f".{out.name}-exports", root,
-                            AccuracySets(args.utk_limit, None), runs=args.runs or 200)
+                            AccuracySets(args.utk_limit, None), runs=args.runs or 300)
         host = host_info()
         report |= {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line(),
                    "host": f"{host['cpu']} ({host['cores']} cores, {platform.system()})"}
