@@ -2,7 +2,8 @@
 
 A variant is the shipped checkpoint or one written by `facekit compress` (runs/compress/NAME/best.pt). Each is
 exported like any other checkpoint (fp16 and full-int8 TFLite, verified), its files timed at one thread as a share
-of MediaPipe's file in alternating blocks (the latency table's method), and scored on the report split (age MAE, gender accuracy, detection AP).
+of MediaPipe's file in alternating blocks (the latency table's method), and scored on the report split (age MAE,
+gender accuracy, detection AP).
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: A
     """Export, time and score every variant; the report's rows, fronts and targets.
 
     `runs` LiteRT runs per file, in alternating blocks of SHARE_RUNS with MediaPipe's file: on a host whose speed
-    drifts within seconds, identical files timed in separate blocks differed by 30%, their shares by about 5%."""
+    drifts within seconds, the shipped file's ratio moved by 12% across runs timed in separate blocks, by 4% as a
+    share."""
     rows, files, int8 = [], {}, {}
     shipped_sha = sha256_of(variants[0].checkpoint)
     skipped = []
