@@ -94,10 +94,9 @@ def gzip_size(path: Path) -> int:
     return len(gzip.compress(Path(path).read_bytes(), compresslevel=9))
 
 
-def export_variant(variant: Variant, out_root: Path,
-                   data_root: Path | None) -> tuple[dict[str, Backend], dict[str, Path], dict]:
+def export_variant(variant: Variant, out_root: Path, data_root: Path | None) -> tuple[Backend, dict[str, Path], dict]:
     """Export the variant's fp16 and full-int8 TFLite (verified; kept from an earlier run of the same checkpoint)
-    and its Core ML package; the TFLite files' 1-thread backends, their paths, and the file sizes."""
+    and its Core ML package; the int8 file's 1-thread backend (for scoring), the TFLite files, and their sizes."""
     folder = out_root / variant.name / "android"
     if not checkpoint_matches(folder, variant.checkpoint):
         lines: list[str] = []
@@ -108,14 +107,14 @@ def export_variant(variant: Variant, out_root: Path,
             failed = [line for line in "\n".join(lines).splitlines() if FAILED in line]
             raise ExportFailed(f"{error}: " + " | ".join(" ".join(line.split()) for line in failed)) from None
     tflite = [a for a in load_bundle(folder)[1] if a.format == "tflite"]
-    backends = {b.precision: Backend(f"{variant.name}/{b.key}", b.format, b.precision, b.runtime, b.threads,
-                                     b.size_bytes, b.make_runner) for b in exported_backends(folder, tflite, threads=1)}
-    sizes = {f"{a.precision}_bytes": (folder / a.path).stat().st_size for a in tflite}
-    sizes |= {f"{a.precision}_gzip_bytes": gzip_size(folder / a.path) for a in tflite}
-    sizes["int8_parts"] = tflite_bytes(folder / next(a.path for a in tflite if a.precision == "int8"))
-    palettized = (load_model(variant.checkpoint)[1].get("compress") or {}).get("method") == "palettize"
+    int8 = next(Backend(f"{variant.name}/{b.key}", b.format, b.precision, b.runtime, b.threads, b.size_bytes,
+                        b.make_runner) for b in exported_backends(folder, tflite, threads=1) if b.precision == "int8")
     files = {a.precision: folder / a.path for a in tflite}
-    return backends, files, sizes | coreml_sizes(variant.checkpoint, out_root / variant.name / "coreml", palettized)
+    sizes = {f"{precision}_bytes": path.stat().st_size for precision, path in files.items()}
+    sizes |= {f"{precision}_gzip_bytes": gzip_size(path) for precision, path in files.items()}
+    sizes["int8_parts"] = tflite_bytes(files["int8"])
+    palettized = (load_model(variant.checkpoint)[1].get("compress") or {}).get("method") == "palettize"
+    return int8, files, sizes | coreml_sizes(variant.checkpoint, out_root / variant.name / "coreml", palettized)
 
 
 def pareto_front(rows: list[dict], cost: str, error: str) -> list[str]:
@@ -167,14 +166,13 @@ def run_pareto(variants: list[Variant], out_root: Path, data_root: Path, sets: A
     skipped = []
     for variant in tqdm(variants, desc="export", unit="variant"):
         try:
-            by_precision, files[variant.name], sizes = export_variant(variant, out_root, data_root)
+            int8[variant.name], files[variant.name], sizes = export_variant(variant, out_root, data_root)
         except ExportFailed as error:  # one variant whose files fail their checks does not stop the report
             if variant.name == SHIPPED:
                 raise
             log(f"{variant.name} left out: {error}")
             skipped.append({"variant": variant.name, "reason": str(error)})
             continue
-        int8[variant.name] = by_precision["int8"]
         rows.append(describe(variant, shipped_sha) | sizes)
     rounds = max(1, runs // SHARE_RUNS)
     log(f"timing {2 * len(rows)} files at 1 thread, each in {rounds} blocks alternating with MediaPipe's...")
