@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -23,6 +25,16 @@ def test_weights_are_on_a_symmetric_int8_grid_per_channel():
     torch.testing.assert_close(steps, steps.round(), atol=1e-4, rtol=0)
     assert steps.abs().max() <= 127 + 1e-4
     assert (quantised - weight).abs().max() <= scale.max() / 2 + 1e-6
+
+
+def test_a_per_tensor_model_trains_on_one_grid_per_weight_tensor():
+    weight = torch.randn(6, 4, 3, 3)
+    steps = WeightFakeQuant(per_tensor=True)(weight) / (weight.abs().max() / 127)
+    torch.testing.assert_close(steps, steps.round(), atol=1e-4, rtol=0)
+    model = _model()
+    model.config = replace(model.config, int8_per_tensor=True)
+    quantisers = [m for m in prepare_qat(model).modules() if isinstance(m, WeightFakeQuant)]
+    assert quantisers and all(q.per_tensor for q in quantisers)
 
 
 def test_activations_take_at_most_256_levels_of_their_observed_range():

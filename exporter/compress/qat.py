@@ -1,6 +1,7 @@
 """Quantization-aware training: fine-tune under the int8 scheme of FaceKit's full-int8 TFLite, then export as usual.
 
-The scheme is the TFLite converter's: weights int8 symmetric per output channel (scale = max |w| / 127), activations
+The scheme is the TFLite converter's: weights int8 symmetric per output channel (scale = max |w| / 127; one scale
+per tensor for a model whose config says int8_per_tensor, as the converter then quantises it), activations
 int8 affine per tensor over their min/max. BatchNorm is folded into the convs first and frozen as an identity, so
 the weights that are fake-quantized are the ones the file holds. Every conv output and every block output (after
 its residual add and ReLU) is fake-quantized with a moving-average min/max observer; gradients pass straight
@@ -54,9 +55,16 @@ class ActivationFakeQuant(nn.Module):
 
 
 class WeightFakeQuant(nn.Module):
-    """Symmetric per-output-channel int8 fake quantization of a conv weight (a parametrization)."""
+    """Symmetric int8 fake quantization of a conv weight, per output channel or per tensor (a parametrization)."""
+
+    def __init__(self, per_tensor: bool = False):
+        super().__init__()
+        self.per_tensor = per_tensor
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if self.per_tensor:
+            scale = float((weight.detach().abs().max() / 127.0).clamp(min=1e-12))
+            return torch.fake_quantize_per_tensor_affine(weight, scale, 0, -127, 127)
         scale = (weight.detach().abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-12)
         zero = torch.zeros_like(scale, dtype=torch.int32)
         return torch.fake_quantize_per_channel_affine(weight, scale, zero, 0, -127, 127)
@@ -65,8 +73,8 @@ class WeightFakeQuant(nn.Module):
 class QatConv:
     """Mixed into a conv class: its weight and output are fake-quantized; its state dict stays the conv's."""
 
-    def attach(self) -> None:
-        self.weight_quant = WeightFakeQuant()
+    def attach(self, per_tensor: bool) -> None:
+        self.weight_quant = WeightFakeQuant(per_tensor)
         self.output_quant = ActivationFakeQuant()
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -98,7 +106,7 @@ def prepare_qat(model: FaceKitNet, bits: int = 8) -> FaceKitNet:
             module.weight.requires_grad_(False)
             module.bias.requires_grad_(False)
         elif isinstance(module, nn.Conv2d):
-            _as(_qat_class(type(module)), module).attach()
+            _as(_qat_class(type(module)), module).attach(model.config.int8_per_tensor)
         elif isinstance(module, BlazeBlock):
             module.output_quant = ActivationFakeQuant()
             module.register_forward_hook(lambda block, _inputs, output: block.output_quant(output))

@@ -1,4 +1,5 @@
-"""ONNX -> TFLite through onnx2tf (NHWC): fp32, fp16, dynamic-range int8, full int8 with int8 input/output.
+"""ONNX -> TFLite through onnx2tf (NHWC): fp32, fp16, dynamic-range int8, full int8 with int8 input/output
+(weights per channel, or per tensor where the checkpoint's model_config.int8_per_tensor says so).
 
 onnx2tf makes the SavedModel and the float files; the int8 files are quantised from that SavedModel by
 TF's converter (onnx2tf would also build int16-activation variants nobody ships). onnx2tf's pitfalls
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exporter.checkpoint import read_checkpoint
+from exporter.checkpoint import model_config_of, read_checkpoint
 from exporter.export.artifacts import Artifact, converter_args, write_report
 from exporter.export.embedded import add_tflite_metadata
 from exporter.export.formats import FORMATS
@@ -58,12 +59,14 @@ def onnx2tf_convert(onnx_path: Path, work: Path, sample: np.ndarray) -> Path:
     return out
 
 
-def quantise(saved_model: Path, dst: Path, calibration: np.ndarray | None) -> None:
-    """Dynamic-range int8 (no calibration) or full int8 with int8 input/output, calibrated on real faces."""
+def quantise(saved_model: Path, dst: Path, calibration: np.ndarray | None, per_tensor: bool = False) -> None:
+    """Dynamic-range int8 (no calibration) or full int8 with int8 input/output, calibrated on real faces; weights
+    per output channel, or per tensor (no scale and int64 zero point per channel: a smaller file)."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter._experimental_disable_per_channel = per_tensor  # TF's switch for per-tensor weights (no public one)
     if calibration is not None:
         floats = FACEKIT.input.normalise(calibration)
         converter.representative_dataset = lambda: ([x[None]] for x in floats)
@@ -184,6 +187,7 @@ def main(argv=None) -> int:
     depthwise = depthwise_count(args.onnx)
     payload = read_checkpoint(args.checkpoint)
     description = describe(payload, model_spec(payload))
+    per_tensor = model_config_of(payload, args.checkpoint).int8_per_tensor
     artifacts = []
     with tempfile.TemporaryDirectory(prefix="facekit-tflite-") as tmp:
         size = FACEKIT.input.size
@@ -193,7 +197,7 @@ def main(argv=None) -> int:
             name = FORMATS["tflite"].artifact_name(precision)
             source = produced / ONNX2TF_FILES.get(precision, f"{precision}.tflite")
             if precision not in ONNX2TF_FILES:
-                quantise(produced, source, calibration if precision == "int8" else None)
+                quantise(produced, source, calibration if precision == "int8" else None, per_tensor)
             restore_outputs(source, args.out / name, description)
             info = io_details(args.out / name)
             names = [o["name"] for o in info["outputs"]]

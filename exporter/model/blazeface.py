@@ -54,6 +54,7 @@ class ModelConfig:
     ranks: tuple[int, ...] = ()  # rank of each block's 1x1 conv (low-rank factorised); 0 or () = full rank
     age_bins: int = 0  # 0: age regressed as one value; K >= 2: a softmax over K bins of 0-100 years, read as its mean
     fine_attributes: bool = False  # the 8x8 age/gender branch also reads the finer 16x16 map, max-pooled to 8x8
+    int8_per_tensor: bool = False  # the full-int8 TFLite file quantises each weight tensor with one scale, not per channel
 
     def __post_init__(self) -> None:
         """Refuse values no FaceKit model can have (types, ranges, and the anchor layout the decoder uses)."""
@@ -67,8 +68,9 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise ValueError(f"model_config.{name} must be a number, got {value!r}")
-        if not isinstance(self.fine_attributes, bool):
-            raise ValueError(f"model_config.fine_attributes must be true or false, got {self.fine_attributes!r}")
+        for name in ("fine_attributes", "int8_per_tensor"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"model_config.{name} must be true or false, got {getattr(self, name)!r}")
         if not 0.125 <= self.width <= 4.0:
             raise ValueError(f"model_config.width must be between 0.125 and 4, got {self.width}")
         if not 1 <= self.attr_channels <= 1024:
