@@ -10,6 +10,7 @@ from exporter.compress.palettize import palettize
 from exporter.compress.prune import prune_channels
 from exporter.compress.qat import prepare_qat
 from exporter.compress.search import search_within_budget
+from exporter.compress.size_search import search_within_size
 from exporter.model.blazeface import FaceKitNet
 from exporter.train.loss import LossWeights
 
@@ -42,6 +43,8 @@ METHODS: dict[str, Method] = {
                True, (8,), lr=2e-4, loss=MATCH_THE_FLOAT_MODEL),
         Method("search", search_within_budget, "int8 latency budget as a share of MediaPipe's, from the latency table "
                "(runs/compress/latency_table.json, measured on first use)", True, (0.6, 0.7)),
+        Method("size", search_within_size, "full-int8 TFLite size budget in KB, weights quantised per tensor", True,
+               (100,)),
     )
 }
 
