@@ -61,7 +61,7 @@ def search(born: list[int], births_at: list[int], blocks: int, values: list[dict
     group_at = {position: j for j, position in enumerate(births_at)}
     if group_at.get(0) != 0:
         raise ValueError("the first birth group must be the stem's")
-    fronts: dict[int, list[tuple[float, float, tuple[int, ...]]]] = {}  # width -> [(ms, value, counts)]
+    fronts: dict[int, list[tuple[float, float, tuple[int, ...]]]] = {}  # width -> [(cost, value, counts)]
     for k in options(born[0], stem=True):
         fronts.setdefault(k, []).append((part_cost(0, 3, k), values[0][k], (k,)))
     groups16 = sum(1 for b in births_at if b <= len(STAGE_16))  # groups born up to the 16x16 map the heads read
@@ -73,13 +73,13 @@ def search(born: list[int], births_at: list[int], blocks: int, values: list[dict
                 c_out = c_in + k
                 cost = part_cost(position, c_in, c_out) - overhead
                 gain = values[j][k] if j is not None else 0.0
-                for ms, value, counts in front:
-                    step.setdefault(c_out, []).append((ms + cost, value + gain, counts + (k,) if j is not None else counts))
+                for spent, value, counts in front:
+                    step.setdefault(c_out, []).append((spent + cost, value + gain, counts + (k,) if j is not None else counts))
         fronts = {c: _pareto(front) for c, front in step.items()}
     best, cheapest = None, float("inf")
     for c8, front in fronts.items():
-        for ms, value, counts in front:
-            total = ms + heads_cost(sum(counts[:groups16]), c8) - overhead + model_offset
+        for spent, value, counts in front:
+            total = spent + heads_cost(sum(counts[:groups16]), c8) - overhead + model_offset
             cheapest = min(cheapest, total)
             if total <= budget and (best is None or value > best.value):
                 best = Choice(counts, widths_from_counts(births_at, counts, blocks), value, total)
@@ -91,9 +91,9 @@ def search(born: list[int], births_at: list[int], blocks: int, values: list[dict
 def _pareto(front: list[tuple[float, float, tuple[int, ...]]]) -> list[tuple[float, float, tuple[int, ...]]]:
     """The entries no other entry beats on both cost (lower) and value (higher)."""
     kept, best_value = [], float("-inf")
-    for ms, value, counts in sorted(front, key=lambda e: (e[0], -e[1])):
+    for cost, value, counts in sorted(front, key=lambda e: (e[0], -e[1])):
         if value > best_value:
-            kept.append((ms, value, counts))
+            kept.append((cost, value, counts))
             best_value = value
     return kept
 
