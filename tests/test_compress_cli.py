@@ -28,6 +28,17 @@ def test_palettize_writes_a_checkpoint_without_data(capsys, tmp_path, tiny_check
     assert payload["compress"]["method"] == "palettize" and payload["compress"]["amount"] == 4
 
 
+def test_no_fine_tuning_writes_the_cut_model_without_data(capsys, tmp_path, tiny_checkpoint):
+    result = run(capsys, "compress", "--method", "prune", "--amount", 0.5, "--steps", 0, "--checkpoint", tiny_checkpoint,
+                 "--out", tmp_path / "p")
+    assert result.code == 0, result.err
+    pruned, payload = load_model(tmp_path / "p" / "best.pt")
+    assert payload["compress"]["fine_tune_steps"] == 0
+    assert pruned.stem[0].out_channels < load_model(tiny_checkpoint)[0].stem[0].out_channels
+    result = run(capsys, "compress", "--method", "prune", "--amount", 0.5, "--steps", -1, "--out", tmp_path / "q")
+    assert result.code == 2 and "--steps must be 0" in result.err and not (tmp_path / "q").exists()
+
+
 @pytest.mark.needs_data
 def test_prune_fine_tunes_and_resumes(capsys, tmp_path, tiny_checkpoint, datasets):
     smoke = ["--steps", 2, "--batch-size", 4, "--val-every", 2, "--utk-limit", 24, "--scene-limit", 4, "--val-utk", 8,

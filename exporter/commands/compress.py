@@ -38,7 +38,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="the model to compress (default: the shipped one)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/compress/METHOD-AMOUNT)")
     p.add_argument("--data", type=Path, default=None, help="datasets folder for fine-tuning (default: $FACEKIT_DATA or ../shared/datasets)")
-    p.add_argument("--steps", type=int, default=FINE_TUNE_STEPS, help="fine-tuning steps (methods that fine-tune)")
+    p.add_argument("--steps", type=int, default=FINE_TUNE_STEPS,
+                   help="fine-tuning steps (methods that fine-tune; 0: write the compressed model without fine-tuning)")
     p.add_argument("--lr", type=float, default=None, help="peak fine-tuning learning rate (default: the method's)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--val-every", type=int, default=200)
@@ -60,7 +61,7 @@ def compress(args: argparse.Namespace) -> Path:
     facts = {"compress": {"method": method.name, "amount": args.amount, "base_checkpoint": str(args.checkpoint),
                           "base_sha256": sha256_of(args.checkpoint), "fine_tune_steps": args.steps if method.fine_tune else 0}}
     best = out / "best.pt"
-    if not method.fine_tune:
+    if not method.fine_tune or args.steps == 0:
         out.mkdir(parents=True, exist_ok=True)
         save_checkpoint(best, compressed, {"train": payload.get("train"), **facts})
         return best
@@ -80,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return write_merge_report(args.checkpoint, args.out or MERGE_REPORT)
     if args.recipes == (args.method is not None or args.amount is not None) or (args.method is None) != (args.amount is None):
         print("facekit compress: give --method and --amount, or --recipes alone", file=sys.stderr)
+        return 2
+    if args.steps < 0:
+        print(f"facekit compress: --steps must be 0 (no fine-tuning) or more, got {args.steps}", file=sys.stderr)
         return 2
     runs = [(args.method, args.amount)]
     if args.recipes:
