@@ -114,9 +114,25 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(OUT / "screenshots" / f"{name}.png"))
 
 
+def _uploaded(page, name: str) -> None:
+    """Wait until the file chip of name shows and its upload is over: a form submitted earlier would lack the file."""
+    page.locator(f'[data-testid="stFileChipName"][title="{name}"]').wait_for(timeout=WAIT_MS)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stFileChipIconSpinner]')", timeout=WAIT_MS)
+
+
+def _wait_or_error(page, locator) -> None:
+    """Wait for locator; fail with the page's message when the preview shows an error instead."""
+    alert = page.locator('[data-testid="stAlertContentError"], [data-testid="stException"]')
+    locator.or_(alert).first.wait_for(timeout=WAIT_MS)
+    if not locator.count():
+        pytest.fail(f"the preview showed an error instead: {alert.first.inner_text()}")
+
+
 def _open(page, name: str, title: str) -> None:
+    """Go to a page and wait for its run to end, so that no element of the page before is still there."""
     page.get_by_role("link", name=name).click()
     page.get_by_role("heading", name=title).wait_for(timeout=WAIT_MS)
+    _settled(page)
 
 
 def test_the_preview_in_chromium(exported, datasets, assets, tmp_path):
@@ -176,10 +192,11 @@ def test_the_preview_in_chromium(exported, datasets, assets, tmp_path):
             # Frame reuse: upload the clip, run 300 frames, the player shows frame 0 with the face drawn
             _open(page, "Frame reuse", "Frame reuse")
             page.get_by_role("radiogroup", name="Clip").get_by_text("Upload").click()
-            page.locator('input[type="file"]').set_input_files(str(datasets / "videos" / CLIP))
+            page.get_by_test_id("stForm").locator('input[type="file"]').set_input_files(str(datasets / "videos" / CLIP))
+            _uploaded(page, CLIP)
             page.get_by_role("button", name="Run the clip").click()
             metric = page.get_by_text(re.compile(r"([\d.]+) frames/s processed"))
-            metric.wait_for(timeout=WAIT_MS)
+            _wait_or_error(page, metric)
             figures["reuse_frames_per_s"] = float(re.search(r"([\d.]+) frames/s", metric.inner_text()).group(1))
             player = page.frame_locator("iframe").first
             player.locator("#img0").wait_for(timeout=WAIT_MS)
