@@ -1,6 +1,6 @@
 """Size-aware width search on the tiny variant: its byte counts add up to the model's, it respects its budget and finds
 the best choice a brute force finds, its prediction matches the converted file, and the converter quantises a model
-whose config says int8_per_tensor with one scale per tensor."""
+whose config says int8_per_tensor with one scale per tensor and no inner tensor names."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
 
 REST = 30_000  # what a file holds beyond its weights and biases, as search_size is told
-TINY_BUDGET_KB = 66  # the tiny model's own full-int8 file (weights per tensor) is about 71 KB
+TINY_BUDGET_KB = 55  # the tiny model's own compact full-int8 file is about 62 KB
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +79,20 @@ def test_the_prediction_matches_the_converted_file(tiny, capsys):
                       capsys.readouterr().out)
     predicted, measured, unpruned = (float(v) for v in found.groups())
     assert measured <= TINY_BUDGET_KB < unpruned
-    assert predicted == pytest.approx(measured, rel=0.01)  # onnx2tf's layer names grow by a few bytes per conversion
+    assert predicted == pytest.approx(measured, rel=0.01)
 
 
 @pytest.mark.slow
 def test_the_converter_quantises_per_tensor_where_the_config_says_so(tiny, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
     from tensorflow.lite.tools import flatbuffer_utils
 
     from exporter.export import to_tflite
+    from exporter.spec import OUTPUT_NAMES
 
     squares = np.random.default_rng(0).integers(0, 256, (MIN_CALIBRATION, 128, 128, 3), dtype=np.uint8)
     np.save(tmp_path / "calibration.npy", squares)
-    scales, sizes = {}, {}
+    scales, sizes, names = {}, {}, {}
     for per_tensor in (False, True):
         folder = tmp_path / str(per_tensor)
         folder.mkdir()
@@ -103,6 +105,14 @@ def test_the_converter_quantises_per_tensor_where_the_config_says_so(tiny, tmp_p
         scales[per_tensor] = [len(t.quantization.scale) for t in graph.tensors
                               if t.quantization is not None and t.quantization.scale is not None]
         sizes[per_tensor] = path.stat().st_size
+        names[per_tensor] = [t.name for t in graph.tensors if t.name]
+        interpreter = Interpreter(model_path=str(path))
+        interpreter.allocate_tensors()
+        interpreter.invoke()
+        assert [d["name"] for d in interpreter.get_output_details()] == list(OUTPUT_NAMES)
+        assert [d["name"] for d in interpreter.get_input_details()] == ["input"]
     assert max(scales[True]) == 1 and max(scales[False]) > 1
+    assert sorted(names[True]) == sorted(n.encode() for n in ["input", *OUTPUT_NAMES])  # the compact file: no others
+    assert len(names[False]) > 10 * len(names[True])
     # per channel: a float32 scale and an int64 zero point for every output channel's weights and bias
     assert sizes[False] - sizes[True] > 12 * sum(n for n in scales[False] if n > 1) * 0.9

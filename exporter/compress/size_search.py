@@ -1,11 +1,12 @@
-"""Size-aware width search: which of a model's channels to keep so that its full-int8 TFLite file, with weights
-quantised per tensor, fits a byte budget with the most channel importance.
+"""Size-aware width search: which of a model's channels to keep so that its compact full-int8 TFLite file (weights
+quantised per tensor, no names on the inner tensors) fits a byte budget with the most channel importance.
 
 It is the latency search's programme (exporter/compress/search.py) with bytes for costs. Every conv of the file holds
 its weights as int8 (a byte each) and a bias as int32 (four bytes per output channel, also where PyTorch's conv has
 none); with one scale per tensor, nothing else in the file grows with the widths. The rest (tensor shapes, operators,
-names, the embedded metadata, one scale and zero point per tensor) is measured once by converting the model itself
-through the export's own path, and the chosen model is converted too, so the prediction is checked on the spot.
+the input's and outputs' names, the embedded metadata, one scale and zero point per tensor) is measured once by
+converting the model itself through the export's own path, and the chosen model is converted too, so the prediction
+is checked on the spot.
 Per-channel quantisation would add a float32 scale and an int64 zero point per output channel, for weights and bias
 alike: 24 bytes a channel, a quarter of the shipped file.
 """
@@ -53,7 +54,8 @@ def int8_file_bytes(model: FaceKitNet) -> int:
         export_onnx(work / "model.pt", work / "export.onnx")
         produced = onnx2tf_convert(work / "export.onnx", work, squares)
         quantise(produced, work / "raw.tflite", squares, model.config.int8_per_tensor)
-        restore_outputs(work / "raw.tflite", work / "int8.tflite", describe(payload, model_spec(payload)))
+        restore_outputs(work / "raw.tflite", work / "int8.tflite", describe(payload, model_spec(payload)),
+                        inner_names=not model.config.int8_per_tensor)
         return (work / "int8.tflite").stat().st_size
 
 
@@ -95,7 +97,7 @@ def search_within_size(model: FaceKitNet, budget_kb: float) -> FaceKitNet:
     full = int8_file_bytes(per_tensor)
     pruned, choice = search_size(per_tensor, budget_kb * 1024, full)
     measured = int8_file_bytes(pruned)
-    print(f"size search: widths {list(choice.channels)} keep {choice.value:.1%} of the channel importance; full-int8 "
-          f"file (weights per tensor) predicted {choice.cost / 1024:.1f} KB, measured {measured / 1024:.1f} KB "
+    print(f"size search: widths {list(choice.channels)} keep {choice.value:.1%} of the channel importance; compact full-int8 "
+          f"file (weights per tensor, no inner names) predicted {choice.cost / 1024:.1f} KB, measured {measured / 1024:.1f} KB "
           f"({choice.cost / measured - 1:+.1%}); the unpruned model's {full / 1024:.1f} KB; budget {budget_kb:g} KB")
     return pruned

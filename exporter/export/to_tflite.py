@@ -1,5 +1,6 @@
 """ONNX -> TFLite through onnx2tf (NHWC): fp32, fp16, dynamic-range int8, full int8 with int8 input/output
-(weights per channel, or per tensor where the checkpoint's model_config.int8_per_tensor says so).
+(weights per channel; or, where the checkpoint's model_config.int8_per_tensor says so, the compact file: weights per
+tensor and no names on the graph's inner tensors).
 
 onnx2tf makes the SavedModel and the float files; the int8 files are quantised from that SavedModel by
 TF's converter (onnx2tf would also build int16-activation variants nobody ships). onnx2tf's pitfalls
@@ -76,9 +77,11 @@ def quantise(saved_model: Path, dst: Path, calibration: np.ndarray | None, per_t
     dst.write_bytes(converter.convert())
 
 
-def restore_outputs(src: Path, dst: Path, description: dict) -> None:
+def restore_outputs(src: Path, dst: Path, description: dict, inner_names: bool = True) -> None:
     """Name the input 'input' and the outputs by the SignatureDef, in the canonical order; embed the model's
-    description as LiteRT metadata; write to dst."""
+    description as LiteRT metadata; write to dst. Without inner_names, the other tensors lose their names (the
+    converter's, such as 'model_21/tf.math.add_46/Add;model_21/tf.nn.convolution_13/convolution;Const_46': 9 KB of
+    a 100 KB file that nothing reads)."""
     from tensorflow.lite.tools import flatbuffer_utils as fb
 
     model = fb.read_model(str(src))
@@ -88,6 +91,9 @@ def restore_outputs(src: Path, dst: Path, description: dict) -> None:
     if set(by_name) != set(OUTPUT_NAMES):
         raise RuntimeError(f"{src.name}: signature outputs {sorted(by_name)} are not {OUTPUT_NAMES}")
     graph.outputs = np.array([by_name[n] for n in OUTPUT_NAMES], np.int32)
+    if not inner_names:
+        for tensor in graph.tensors:
+            tensor.name = None
     for name in OUTPUT_NAMES:
         graph.tensors[by_name[name]].name = name.encode()
     graph.tensors[graph.inputs[0]].name = b"input"
@@ -198,7 +204,7 @@ def main(argv=None) -> int:
             source = produced / ONNX2TF_FILES.get(precision, f"{precision}.tflite")
             if precision not in ONNX2TF_FILES:
                 quantise(produced, source, calibration if precision == "int8" else None, per_tensor)
-            restore_outputs(source, args.out / name, description)
+            restore_outputs(source, args.out / name, description, inner_names=not (per_tensor and precision == "int8"))
             info = io_details(args.out / name)
             names = [o["name"] for o in info["outputs"]]
             if names != list(OUTPUT_NAMES):

@@ -54,7 +54,7 @@ class ModelConfig:
     ranks: tuple[int, ...] = ()  # rank of each block's 1x1 conv (low-rank factorised); 0 or () = full rank
     age_bins: int = 0  # 0: age regressed as one value; K >= 2: a softmax over K bins of 0-100 years, read as its mean
     fine_attributes: bool = False  # the 8x8 age/gender branch also reads the finer 16x16 map, max-pooled to 8x8
-    int8_per_tensor: bool = False  # the full-int8 TFLite file quantises each weight tensor with one scale, not per channel
+    int8_per_tensor: bool = False  # the compact full-int8 TFLite file: one scale per weight tensor, no inner tensor names
 
     def __post_init__(self) -> None:
         """Refuse values no FaceKit model can have (types, ranges, and the anchor layout the decoder uses)."""
