@@ -13,6 +13,7 @@ from exporter.compress.merge import merge_report
 from exporter.compress.methods import METHODS, variant_name
 from exporter.data.layout import DatasetLayoutError
 from exporter.digest import sha256_of
+from exporter.export.images import ExportDataError, export_images
 from exporter.jsonio import write_json
 from exporter.model.summary import summarize
 from exporter.paths import DEFAULT_CHECKPOINT, data_root
@@ -57,6 +58,10 @@ def compress(args: argparse.Namespace) -> Path:
     check_writable_folder(out, "--out")
     base, payload = load_model(args.checkpoint)
     compressed = method.apply(base, args.amount)
+    if method.calibrate is not None:
+        calibration, _ = export_images(args.data or data_root(), calibrate=True)
+        print(f"int8 calibration (as the export's): {calibration.source}")
+        compressed = method.calibrate(compressed, calibration.squares)
     print(f"{variant_name(method.name, args.amount)}: {summarize(base)} -> {summarize(compressed)}")
     facts = {"compress": {"method": method.name, "amount": args.amount, "base_checkpoint": str(args.checkpoint),
                           "base_sha256": sha256_of(args.checkpoint), "fine_tune_steps": args.steps if method.fine_tune else 0}}
@@ -93,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "resume": args.resume or args.recipes, "out": None if args.recipes else args.out})
         try:
             best = compress(one)
-        except (DatasetLayoutError, ValueError, CheckpointError, OSError) as error:
+        except (DatasetLayoutError, ExportDataError, ValueError, CheckpointError, OSError) as error:
             print(f"facekit compress: {error}", file=sys.stderr)
             return 1
         print(f"wrote {best}; export and verify it with: make export CHECKPOINT={best}")

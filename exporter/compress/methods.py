@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from exporter.compress.lowrank import factorise
 from exporter.compress.palettize import palettize
 from exporter.compress.prune import prune_channels
-from exporter.compress.qat import prepare_qat
+from exporter.compress.qat import prepare_qat, recalibrate_while_training
 from exporter.compress.search import search_within_budget
 from exporter.compress.size_search import search_within_size
 from exporter.model.blazeface import FaceKitNet
@@ -30,6 +32,8 @@ class Method:
     recipes: tuple[float, ...]  # the amounts `make compress` runs
     lr: float = 1e-3  # peak fine-tuning learning rate
     loss: LossWeights = LossWeights()  # fine-tuning loss: the labels plus distillation of the uncompressed model
+    # given the export's int8 calibration images (uint8 NHWC) before fine-tuning, for methods that simulate the file
+    calibrate: Callable[[FaceKitNet, np.ndarray], FaceKitNet] | None = None
 
 
 METHODS: dict[str, Method] = {
@@ -40,7 +44,7 @@ METHODS: dict[str, Method] = {
                (0.25, 0.375)),
         Method("palettize", lambda model, bits: palettize(model, int(bits)), "bits per weight (1-8)", False, (4, 6)),
         Method("qat", lambda model, bits: prepare_qat(model, int(bits)), "bits of the int8 scheme (only 8: what TFLite runs)",
-               True, (8,), lr=2e-4, loss=MATCH_THE_FLOAT_MODEL),
+               True, (8,), lr=2e-4, loss=MATCH_THE_FLOAT_MODEL, calibrate=recalibrate_while_training),
         Method("search", search_within_budget, "int8 latency budget as a share of MediaPipe's, from the latency table "
                "(runs/compress/latency_table.json, measured on first use)", True, (0.6, 0.7)),
         Method("size", search_within_size, "full-int8 TFLite size budget in KB, weights quantised per tensor", True,

@@ -17,6 +17,7 @@ import numpy as np
 from exporter.assets import ASSETS, assets_dir
 from exporter.atomic import check_writable_folder
 from exporter.checkpoint import load_model
+from exporter.compress.qat import SIMULATED_ARTIFACT, simulated_int8, trained_for_int8
 from exporter.digest import sha256_of
 from exporter.export import bundle
 from exporter.export.artifacts import Artifact, read_report
@@ -91,8 +92,10 @@ def run_converters(formats: list[Format], chosen: dict[str, tuple[str, ...]], ch
     return artifacts
 
 
-def verify(artifacts: list[Artifact], staging: Path, images: np.ndarray, reference: list[np.ndarray]) -> list[Row]:
-    """Run every artifact the host can run on the verification images and judge it."""
+def verify(artifacts: list[Artifact], staging: Path, images: np.ndarray, reference: list[np.ndarray],
+           int8_reference: list[np.ndarray] | None = None) -> list[Row]:
+    """Run every artifact the host can run on the verification images and judge it against PyTorch's outputs (for
+    the full-int8 TFLite file of a QAT checkpoint, int8_reference: the quantisation-aware forward it was trained as)."""
     rows = []
     for artifact in artifacts:
         size = bundle.size_of(staging / artifact.path) + sum(
@@ -103,9 +106,11 @@ def verify(artifacts: list[Artifact], staging: Path, images: np.ndarray, referen
             note = "numbers checked by its converter" if checked else artifact.checks.get("numbers_reason", "no host runtime")
             rows.append(Row(artifact, VERIFIED if checked else NOT_VERIFIED, size, note=note))
             continue
-        parity = compare(reference, runner(images), artifact.precision)
+        simulated = int8_reference is not None and (artifact.format, artifact.precision) == SIMULATED_ARTIFACT
+        parity = compare(int8_reference if simulated else reference, runner(images), artifact.precision)
         latency = median_latency_ms(runner, images[0])
-        rows.append(Row(artifact, VERIFIED if parity.passed else FAILED, size, parity, latency, "; ".join(parity.failures)))
+        note = "; ".join(["against the QAT model's int8 forward"] * simulated + parity.failures)
+        rows.append(Row(artifact, VERIFIED if parity.passed else FAILED, size, parity, latency, note))
     return rows
 
 
@@ -163,9 +168,11 @@ def export(target: str, checkpoint: Path, data_root: Path | None, out_root: Path
                 np.save(calibration, calibration_set.squares)
             artifacts = run_converters(formats, chosen, checkpoint, staging, calibration, log)
         log(f"verifying on {len(images)} held-out face images...")
-        pytorch = torch_runner(model)
-        reference = pytorch(images)
-        rows = verify(artifacts, staging, images, reference)
+        reference = torch_runner(model)(images)
+        int8_reference = None
+        if calibration_set is not None and trained_for_int8(payload):
+            int8_reference = torch_runner(simulated_int8(load_model(checkpoint)[0], calibration_set.squares))(images)
+        rows = verify(artifacts, staging, images, reference, int8_reference)
         log(table(rows))
         if (line := size_versus_mediapipe(rows)) is not None:
             log(line)
