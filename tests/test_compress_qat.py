@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from exporter.checkpoint import load_model, save_checkpoint
-from exporter.compress.qat import (ActivationFakeQuant, WeightFakeQuant, _round_half_away, calibrate, prepare_qat,
-                                   recalibrate_while_training, simulated_int8, trained_for_int8)
+from exporter.compress.qat import (ActivationFakeQuant, InputFakeQuant, WeightFakeQuant, _round_half_away, calibrate,
+                                   prepare_qat, recalibrate_while_training, simulated_int8, trained_for_int8)
 from exporter.export.images import MIN_CALIBRATION
 from exporter.model import build_model
 from exporter.model.blazeface import BlazeBlock
@@ -67,6 +67,16 @@ def test_zero_points_round_halves_away_from_zero_as_tflite_does():
     fake.high.fill_(1.0)  # -128 - low / scale = -0.5: TFLite's zero point is -1 (torch.round would give 0)
     assert float(fake(torch.tensor(-1.0))) == pytest.approx(-127 * 2 / 255)  # with a zero point of 0: -128 * 2 / 255
     assert _round_half_away(torch.tensor([-0.5, 0.5, 1.5, -2.5, 0.4])).tolist() == [-1, 1, 2, -3, 0]
+
+
+def test_the_input_is_rounded_as_the_runners_round_it():
+    fake = InputFakeQuant()
+    fake.low.fill_(-1.0)
+    fake.high.fill_(1.0)
+    pixels = FACEKIT.input.normalise(np.arange(256, dtype=np.uint8))  # every one on a half step of the grid
+    scale = np.float32(2 / 255)
+    runner = (np.clip(np.round(pixels / scale + -1), -128, 127) - -1) * scale  # exporter.runner.litert_runner
+    np.testing.assert_array_equal(fake(torch.from_numpy(pixels)).numpy(), runner.astype(np.float32))
 
 
 def test_calibration_takes_the_float_models_min_and_max_over_the_images():

@@ -60,6 +60,31 @@ def test_parity_thresholds(exported):
             assert p.faces_matched >= 0.98 and p.mean_age_difference <= 1.5 and p.gender_agreement >= 0.97
 
 
+def test_a_qat_checkpoints_int8_tflite_is_judged_against_its_int8_forward(exported):
+    from exporter.checkpoint import load_model
+    from exporter.compress.qat import simulated_int8
+    from exporter.export.images import export_images
+    from exporter.runner import torch_runner
+
+    folder, rows, _ = exported
+    calibration, verification = export_images(None, calibrate=True)  # the built-in set, as `exported` used
+    model = load_model(DEFAULT_CHECKPOINT)[0]
+    images = verification.squares
+    reference = torch_runner(load_model(DEFAULT_CHECKPOINT, fold_batchnorm=True)[0])(images)
+    simulated = torch_runner(simulated_int8(model, calibration.squares))(images)
+    int8_rows = [r for r in rows if r.artifact.precision.startswith("int8")]
+    judged = {(r.artifact.format, r.artifact.precision): r for r in pipeline.verify(
+        [r.artifact for r in int8_rows], folder, images, reference, simulated)}
+    assert judged[("tflite", "int8")].status == VERIFIED
+    assert judged[("tflite", "int8")].note == "against the QAT model's int8 forward"
+    assert judged[("tflite", "int8-dynamic")].note == "" and judged[("mnn", "int8")].note == ""
+    older = [simulated[0], simulated[1], simulated[2] + 0.1, simulated[3]]  # every age 10 years more (years = 100 x raw)
+    judged = {(r.artifact.format, r.artifact.precision): r for r in pipeline.verify(
+        [r.artifact for r in int8_rows], folder, images, reference, older)}
+    assert judged[("tflite", "int8")].status == FAILED and "mean age difference" in judged[("tflite", "int8")].note
+    assert all(r.status == VERIFIED for key, r in judged.items() if key != ("tflite", "int8"))
+
+
 def test_manifest_schema_and_hashes(exported, manifest):
     folder = exported[0]
     bundle.validate_manifest(manifest)

@@ -58,10 +58,6 @@ def compress(args: argparse.Namespace) -> Path:
     check_writable_folder(out, "--out")
     base, payload = load_model(args.checkpoint)
     compressed = method.apply(base, args.amount)
-    if method.calibrate is not None:
-        calibration, _ = export_images(args.data or data_root(), calibrate=True)
-        print(f"int8 calibration (as the export's): {calibration.source}")
-        compressed = method.calibrate(compressed, calibration.squares)
     print(f"{variant_name(method.name, args.amount)}: {summarize(base)} -> {summarize(compressed)}")
     facts = {"compress": {"method": method.name, "amount": args.amount, "base_checkpoint": str(args.checkpoint),
                           "base_sha256": sha256_of(args.checkpoint), "fine_tune_steps": args.steps if method.fine_tune else 0}}
@@ -72,6 +68,10 @@ def compress(args: argparse.Namespace) -> Path:
         return best
     if args.resume and (out / "last.pt").exists():
         read_checkpoint(out / "last.pt")  # a bad file fails now, not after the data is loaded
+    if method.calibrate is not None:
+        calibration, _ = export_images(args.data or data_root(), calibrate=True)
+        print(f"int8 calibration (as the export's): {calibration.source}")
+        compressed = method.calibrate(compressed, calibration.squares)
     config = TrainConfig(data_root=args.data or data_root(), out_dir=out, steps=args.steps, batch_size=args.batch_size,
                          lr=args.lr or method.lr, loss=method.loss, warmup_steps=min(20, args.steps),
                          val_every=args.val_every, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk)

@@ -69,7 +69,23 @@ class ActivationFakeQuant(nn.Module):
             return x
         scale = float((self.high - self.low).clamp(min=1e-8) / 255.0)
         zero_point = int(torch.clamp(_round_half_away(-128 - self.low / scale), -128, 127))
+        return self.quantise(x, scale, zero_point)
+
+    def quantise(self, x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
+        """x on the int8 grid (straight-through gradient inside the range)."""
         return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, -128, 127)
+
+
+class InputFakeQuant(ActivationFakeQuant):
+    """The input's quantization, computed as FaceKit's runners and apps do: q = round(x / scale + zero_point) in
+    float32. Every normalised pixel (p - 127.5) / 127.5 lies on a half step of the input's grid, so the rounding
+    goes by the last bit of the arithmetic, and torch's fake quantization (x times 1 / scale) would round many
+    pixels the other way from the file's runner."""
+
+    def quantise(self, x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
+        scale_32 = torch.tensor(scale, dtype=torch.float32)
+        q = torch.clamp(torch.round(x / scale_32 + zero_point), -128, 127)
+        return (q - zero_point) * scale_32
 
 
 def _round_half_away(value: torch.Tensor) -> torch.Tensor:
@@ -138,7 +154,7 @@ def prepare_qat(model: FaceKitNet, bits: int = 8) -> FaceKitNet:
         elif isinstance(module, BlazeBlock):
             module.output_quant = ActivationFakeQuant()
             module.register_forward_hook(lambda block, _inputs, output: block.output_quant(output))
-    qat.input_quant = ActivationFakeQuant()
+    qat.input_quant = InputFakeQuant()
     qat.register_forward_pre_hook(lambda net, inputs: (net.input_quant(inputs[0]),))
     _follow_the_converter(qat)
     return qat.train(model.training)
