@@ -85,6 +85,14 @@ def test_a_qat_checkpoints_int8_tflite_is_judged_against_its_int8_forward(export
     assert all(r.status == VERIFIED for key, r in judged.items() if key != ("tflite", "int8"))
 
 
+def test_the_qat_simulation_is_nearer_the_int8_file_than_the_float_model(exported):
+    from exporter.compress.qat_fidelity import mean_differences
+
+    differences = mean_differences(DEFAULT_CHECKPOINT, exported[0] / "facekit_int8.tflite", None)
+    for output, simulated in differences["simulated"].items():
+        assert simulated < differences["float"][output], output
+
+
 def test_manifest_schema_and_hashes(exported, manifest):
     folder = exported[0]
     bundle.validate_manifest(manifest)
