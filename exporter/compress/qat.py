@@ -163,7 +163,9 @@ def prepare_qat(model: FaceKitNet, bits: int = 8) -> FaceKitNet:
 def _follow_the_converter(qat: FaceKitNet) -> None:
     """Where the converter's file quantizes differently from one range per conv output (read off its tensors):
     a ReLU after the stem and the attribute branches' 1x1 convs is fused, so their range starts at 0; and the
-    outputs of the 16x16 and 8x8 heads are concatenated into one output tensor, so each pair shares one range."""
+    outputs of the 16x16 and 8x8 heads are concatenated into one output tensor, so each pair shares one range.
+    Not simulated: the concatenation a fine_attributes model makes of the 8x8 map and the pooled 16x16 one (no
+    shipped or recipe model has one)."""
     qat.stem[0].output_quant.after_relu = True
     for branch in (qat.attr16, qat.attr8):
         branch.pointwise.output_quant.after_relu = True
