@@ -190,3 +190,13 @@ def test_only_qat_checkpoints_are_verified_against_their_int8_forward():
     assert trained_for_int8({"compress": {"method": "qat", "amount": 8}})
     assert not trained_for_int8({"compress": {"method": "prune", "amount": 0.25}})
     assert not trained_for_int8({"train": {}})
+
+
+def test_fidelity_refuses_a_file_that_is_not_tflite_saying_so(tmp_path, capsys):
+    from exporter.compress import qat_fidelity
+    from exporter.paths import DEFAULT_CHECKPOINT
+
+    (tmp_path / "model.tflite").write_text("not a model")
+    with pytest.raises(SystemExit) as exit_info:
+        qat_fidelity.main([str(DEFAULT_CHECKPOINT), str(tmp_path / "model.tflite")])
+    assert exit_info.value.code == 2 and "cannot be run by LiteRT" in capsys.readouterr().err

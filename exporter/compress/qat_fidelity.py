@@ -17,9 +17,10 @@ from exporter.spec import OUTPUT_NAMES
 def mean_differences(checkpoint: Path, tflite: Path, data_root: Path | None) -> dict[str, dict[str, float]]:
     """Mean absolute difference of each raw output from the file's, over every anchor of the verification images,
     for the float model and for the simulation (calibrated on the same images as the file)."""
+    file_runner = litert_runner(tflite)  # a file LiteRT refuses fails here, before the images are made
     calibration, verification = export_images(data_root, calibrate=True)
     images = verification.squares
-    file_outputs = litert_runner(tflite)(images)
+    file_outputs = file_runner(images)
     models = {"float": load_model(checkpoint, fold_batchnorm=True)[0],
               "simulated": simulated_int8(load_model(checkpoint)[0], calibration.squares)}
     return {name: {output: float(np.abs(ours - theirs).mean())
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = mean_differences(args.checkpoint, args.tflite, args.data)
     except (CheckpointError, ExportDataError) as error:
         parser.error(str(error))
+    except ValueError as error:  # LiteRT's refusal of a file that is not a TFLite model
+        parser.error(f"{args.tflite} cannot be run by LiteRT ({str(error)[:120]}); pass the exported facekit_int8.tflite")
     print("mean |difference| from the file's outputs: " + ", ".join(OUTPUT_NAMES) + " (age: years / 100)")
     for name, row in rows.items():
         print(f"{name:10} " + " ".join(f"{row[o]:.4f}" for o in OUTPUT_NAMES))
