@@ -155,7 +155,8 @@ def prepare_qat(model: FaceKitNet, bits: int = 8) -> FaceKitNet:
             module.output_quant = ActivationFakeQuant()
             module.register_forward_hook(lambda block, _inputs, output: block.output_quant(output))
     qat.input_quant = InputFakeQuant()
-    qat.register_forward_pre_hook(lambda net, inputs: (net.input_quant(inputs[0]),))
+    # on the stem, not the model: training calls forward_with_age_bins, which passes no model-level hook
+    qat.stem.register_forward_pre_hook(lambda _stem, inputs: (qat.input_quant(inputs[0]),))
     _follow_the_converter(qat)
     return qat.train(model.training)
 
@@ -164,6 +165,7 @@ def _follow_the_converter(qat: FaceKitNet) -> None:
     """Where the converter's file quantizes differently from one range per conv output (read off its tensors):
     a ReLU after the stem and the attribute branches' 1x1 convs is fused, so their range starts at 0; and the
     outputs of the 16x16 and 8x8 heads are concatenated into one output tensor, so each pair shares one range.
+    (`calibrate` applies one more: a block's 1x1 conv range reaches up to its block output's maximum.)
     Not simulated: the concatenation a fine_attributes model makes of the 8x8 map and the pooled 16x16 one (no
     shipped or recipe model has one)."""
     qat.stem[0].output_quant.after_relu = True
@@ -213,31 +215,33 @@ def calibrate(model: FaceKitNet, squares: np.ndarray) -> None:
 
 
 class Recalibration:
-    """A forward pre-hook that calibrates the ranges again every `every` training passes and before the first
-    evaluation pass after training, so the ranges follow the weights as the converter would find them."""
+    """A forward pre-hook on the model's stem (which every forward path passes) that calibrates the ranges again
+    every `every` training passes and before the first evaluation pass after training, so the ranges follow the
+    weights as the converter would find them."""
 
-    def __init__(self, squares: np.ndarray, every: int = RECALIBRATE_EVERY):
-        self.squares, self.every = squares, every
+    def __init__(self, model: FaceKitNet, squares: np.ndarray, every: int = RECALIBRATE_EVERY):
+        self.model, self.squares, self.every = model, squares, every
         self.passes_since = 0  # training passes since the last calibration
         self.busy = False
 
-    def __call__(self, model: FaceKitNet, _inputs: tuple) -> None:
+    def __call__(self, _stem: nn.Module, _inputs: tuple) -> None:
         if self.busy:
             return
-        if self.passes_since >= self.every or (not model.training and self.passes_since > 0):
+        training = self.model.training
+        if self.passes_since >= self.every or (not training and self.passes_since > 0):
             self.busy = True
             try:
-                calibrate(model, self.squares)
+                calibrate(self.model, self.squares)
             finally:
                 self.busy = False
             self.passes_since = 0
-        self.passes_since += model.training
+        self.passes_since += training
 
 
 def recalibrate_while_training(model: FaceKitNet, squares: np.ndarray, every: int = RECALIBRATE_EVERY) -> FaceKitNet:
     """Calibrate the QAT model's ranges on the squares now, and again as it trains; returns the model."""
     calibrate(model, squares)
-    model.register_forward_pre_hook(Recalibration(squares, every))
+    model.stem.register_forward_pre_hook(Recalibration(model, squares, every))
     return model
 
 
