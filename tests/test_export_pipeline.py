@@ -113,6 +113,9 @@ def test_tflite_census_and_io(manifest):
         assert ops["DEPTHWISE_CONV_2D"] == model["checks"]["depthwise_convs_expected"] > 0
         assert [o["name"] for o in model["io"]["outputs"]] == ["regressors", "scores", "age", "gender"]
     assert tflite["fp32"]["checks"]["ops_outside_gpu_set"] == []
+    # the int8 files read the image through SpaceToDepth (stem_rewrite), the float files through the 5x5 stem
+    assert {p: m["checks"]["ops"].get("SPACE_TO_DEPTH", 0) for p, m in tflite.items()} == {
+        "fp32": 0, "fp16": 0, "int8-dynamic": 1, "int8": 1}
     assert tflite["int8"]["checks"]["non_int8_tensors"] == []
     assert tflite["int8"]["io"]["inputs"][0]["dtype"] == "int8" and "scale" in tflite["int8"]["io"]["inputs"][0]
     assert tflite["int8"]["checks"]["calibration_images"] >= 200

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from exporter.export.stem_rewrite import space_to_depth_stem, strided_stem
 from exporter.jsonio import MB, load_json, write_json
 from exporter.model.blazeface import STAGE_16, STAGE_8, BlazeBlock, FaceKitNet, ModelConfig, SameConv2d
 from exporter.paths import REPO_ROOT
@@ -41,6 +42,7 @@ INPUT = 128
 TIMED_RUNS, WARMUP_RUNS, ROUNDS = 300, 30, 3
 SHARE_ROUNDS, SHARE_RUNS = 10, 30  # alternating blocks of a file and MediaPipe's
 GRANULES = (1, 4, 8, 16)  # channel groups the int8 kernels may work in, for choose_granule
+INT8_STEM = "space_to_depth"  # the int8 files' stem (export.stem_rewrite); tables measured otherwise are remeasured
 WIDTH_SHARES = (0.5, 0.75, 1.0)  # candidate widths measured for each part, as shares of the shipped ones
 
 
@@ -115,7 +117,10 @@ def _int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path
         warnings.simplefilter("ignore")
         torch.onnx.export(module, inputs, str(raw), input_names=[f"in{i}" for i in range(len(inputs))],
                           opset_version=OPSET, dynamo=False)
-    onnx.save(onnxslim.slim(onnx.load(str(raw))), str(onnx_path))  # as the export does: pads merge into the convs
+    graph = onnxslim.slim(onnx.load(str(raw)))  # as the export does: pads merge into the convs
+    if strided_stem(graph.graph) is not None:  # and its int8 files read the image through SpaceToDepth
+        graph = space_to_depth_stem(graph)
+    onnx.save(graph, str(onnx_path))
     sample = np.zeros((20, INPUT, INPUT, 3), np.uint8)
     saved = onnx2tf_convert(onnx_path, work, sample)
     specs = tf.saved_model.load(str(saved)).signatures["serving_default"].structured_input_signature[1]
@@ -248,7 +253,7 @@ class LatencyTable:
     def to_json(self) -> dict:
         """A JSON-ready dict (see from_json)."""
         return {"host": platform.processor() or platform.machine(), "litert": metadata.version("ai-edge-litert"),
-                "threads": 1, "overhead_ms": self.overhead_ms, "mediapipe_ms": self.mediapipe_ms,
+                "int8_stem": INT8_STEM, "threads": 1, "overhead_ms": self.overhead_ms, "mediapipe_ms": self.mediapipe_ms,
                 "model_offset_ms": self.model_offset_ms, "granule": self.granule,
                 "measurements": {k: [list(m) for m in v] for k, v in self.measurements.items()}}
 
@@ -334,7 +339,11 @@ def load_or_build(model: FaceKitNet, path: Path = TABLE_PATH) -> LatencyTable:
     from exporter.compress.prune import prune_channels, stream_widths
 
     if path.is_file():
-        return LatencyTable.from_json(load_json(path, max_bytes=MB, what="latency table"))
+        data = load_json(path, max_bytes=MB, what="latency table")
+        if data.get("int8_stem") == INT8_STEM:
+            return LatencyTable.from_json(data)
+        print(f"latency table {path} was measured with another int8 stem (before the SpaceToDepth rewrite); "
+              "measuring it again")
     shipped = tuple(model.config.block_channels())
     table = build_table(shipped)
     shipped_ms = measure_model(shipped)
