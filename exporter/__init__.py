@@ -1,3 +1,3 @@
 """FaceKit: a multitask face model (detector + 6 keypoints + age + gender) from training to phones."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

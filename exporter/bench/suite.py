@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
+from exporter import __version__
 from exporter.assets import asset_path
 from exporter.bench.accuracy import AccuracySets, score_backends
 from exporter.bench.clips import clip_kind
@@ -187,12 +188,13 @@ def _reuse_detector(backends: list[Backend], settings: BenchSettings, photo: np.
 
 
 def checkpoint_matches(export_dir: Path, checkpoint: Path) -> bool:
-    """Whether the export folder holds a bundle made from this checkpoint."""
+    """Whether the export folder holds a bundle made from this checkpoint by this FaceKit version (another version's
+    converters may have made other files)."""
     try:
         manifest, _ = load_bundle(export_dir)
     except (FileNotFoundError, ValueError, jsonschema.ValidationError):
         return False
-    return manifest["checkpoint"]["sha256"] == sha256_of(checkpoint)
+    return manifest["checkpoint"]["sha256"] == sha256_of(checkpoint) and manifest["facekit_version"] == __version__
 
 
 def command_line() -> str:

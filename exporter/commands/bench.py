@@ -176,9 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         videos = find_videos(args.videos) if args.videos else dataset_clips(root / "videos")
         if not checkpoint_matches(args.exports, args.checkpoint):
             if args.exports.name != "all":
-                raise ValueError(f"{args.exports} holds no bundle of {args.checkpoint}; make one with "
-                                 f"`facekit export --target all --checkpoint {args.checkpoint}` and pass its folder")
-            print(f"{args.exports} is missing or was made from another checkpoint: exporting every format first...")
+                raise ValueError(f"{args.exports} holds no bundle of {args.checkpoint} by this FaceKit version; make "
+                                 f"one with `facekit export --target all --checkpoint {args.checkpoint}` and pass its folder")
+            print(f"{args.exports} is missing or was made from another checkpoint or FaceKit version: exporting every "
+                  "format first...")
             export("all", args.checkpoint, root if has_data else None, args.exports.parent, app_root=None)
         report = run_bench(settings, args.exports, args.checkpoint, root if has_data else None, videos, command_line())
         folder = write_report(report, args.out)

@@ -98,13 +98,14 @@ class _Heads(nn.Module):
         return self.net.heads(f16, f8)[0]
 
 
-def int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path) -> Path:
-    """The module as a full-int8 TFLite file (ONNX, onnx2tf, TF's converter on random calibration inputs)."""
+def int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path, rewrite_stem: bool = True) -> Path:
+    """The module as a full-int8 TFLite file (ONNX, onnx2tf, TF's converter on random calibration inputs), a strided
+    conv on its input rewritten as the export's int8 files have it unless `rewrite_stem` is False."""
     with native_output_silenced():
-        return _int8_tflite(module, inputs, work)
+        return _int8_tflite(module, inputs, work, rewrite_stem)
 
 
-def _int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path) -> Path:
+def _int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path, rewrite_stem: bool) -> Path:
     """int8_tflite's work, its output unsilenced."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
@@ -118,7 +119,7 @@ def _int8_tflite(module: nn.Module, inputs: tuple[torch.Tensor, ...], work: Path
         torch.onnx.export(module, inputs, str(raw), input_names=[f"in{i}" for i in range(len(inputs))],
                           opset_version=OPSET, dynamo=False)
     graph = onnxslim.slim(onnx.load(str(raw)))  # as the export does: pads merge into the convs
-    if strided_stem(graph.graph) is not None:  # and its int8 files read the image through SpaceToDepth
+    if rewrite_stem and strided_stem(graph.graph) is not None:  # and its int8 files read the image through SpaceToDepth
         graph = space_to_depth_stem(graph)
     onnx.save(graph, str(onnx_path))
     sample = np.zeros((20, INPUT, INPUT, 3), np.uint8)

@@ -3,7 +3,8 @@ have no nonlinearity between them, so they merge into one dense kxk conv; in a s
 input, zero-padded with channels) merges into it as well, as an identity at the centre tap, which removes the block's
 PAD and ADD ops. The merged conv does more arithmetic (c_in*c_out*k*k against c_in*k*k + c_in*c_out per pixel) in
 fewer ops and memory passes; whether that is faster is measured per block in LiteRT, int8 at 1 thread
-(`facekit compress --merge-report`).
+(`facekit compress --merge-report`), as is the int8 files' SpaceToDepth stem (export.stem_rewrite) against the
+5x5 stride-2 one.
 """
 
 from __future__ import annotations
@@ -68,12 +69,18 @@ def merge_blocks(model: FaceKitNet, indices: set[int]) -> FaceKitNet:
 
 
 def merge_report(model: FaceKitNet) -> dict:
-    """Per block: int8 LiteRT latency unmerged and merged (measured alone, random weights); then whole models:
-    unmerged, every block merged, and the blocks that were faster merged. Printed as it goes."""
-    def timed(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
+    """The stem as the int8 files have it (SpaceToDepth + 3x3 conv) against the 5x5 stride-2 conv; per block: int8
+    LiteRT latency unmerged and merged (measured alone, random weights); then whole models: unmerged with either stem,
+    every block merged, and the blocks that were faster merged. Printed as it goes."""
+    def timed(module: nn.Module, inputs: tuple[torch.Tensor, ...], rewrite_stem: bool = True) -> float:
         with tempfile.TemporaryDirectory(prefix="facekit-merge-") as work:
-            return time_tflite(int8_tflite(module.eval(), inputs, Path(work)))
+            return time_tflite(int8_tflite(module.eval(), inputs, Path(work), rewrite_stem))
 
+    stem, stem_inputs = part_module(parts_of(tuple(model.config.block_channels()))[0])
+    stems = {"space_to_depth_ms": round(timed(stem, stem_inputs), 4),
+             "conv5x5_ms": round(timed(stem, stem_inputs, rewrite_stem=False), 4)}
+    print(f"stem: SpaceToDepth + 3x3 conv {stems['space_to_depth_ms']:.4f} ms, 5x5 stride-2 conv "
+          f"{stems['conv5x5_ms']:.4f} ms")
     rows = []
     for index, part in enumerate(parts_of(tuple(model.config.block_channels()))[1:-1]):
         block, inputs = part_module(part)
@@ -88,9 +95,10 @@ def merge_report(model: FaceKitNet) -> dict:
     models = {"unmerged": folded, "all merged": merge_blocks(model, set(range(len(rows)))),
               "faster blocks merged": merge_blocks(model, faster)}
     whole = {name: round(timed(m, image), 4) for name, m in models.items()}
+    whole["unmerged, 5x5 stem"] = round(timed(folded, image, rewrite_stem=False), 4)
     print(json.dumps(whole))
     batch = torch.rand(2, 3, INPUT, INPUT, generator=torch.Generator().manual_seed(0)) * 2 - 1
     with torch.no_grad():
         reference = folded(batch)
         error = max(float((a - b).abs().max()) for m in models.values() for a, b in zip(reference, m(batch)))
-    return {"blocks": rows, "faster_merged": sorted(faster), "whole_model_ms": whole, "max_float_difference": error}
+    return {"stem": stems, "blocks": rows, "faster_merged": sorted(faster), "whole_model_ms": whole, "max_float_difference": error}
