@@ -115,3 +115,21 @@ def test_the_calibrated_offset_makes_the_calibration_model_exact(table, tiny):
     calibrated.model_offset_ms = calibrate(calibrated, channels, measured_ms=table.predict(channels) + 0.25)
     assert calibrated.model_offset_ms == pytest.approx(OFFSET + 0.25)
     assert calibrated.predict(channels) == pytest.approx(table.predict(channels) + 0.25)
+
+
+def test_a_table_measured_before_the_stem_rewrite_is_measured_again(table, tiny, tmp_path, monkeypatch):
+    from exporter.compress import latency_table
+    from exporter.jsonio import MB, load_json, write_json
+
+    path = tmp_path / "latency_table.json"
+    stale = table.to_json()
+    del stale["int8_stem"]
+    write_json(path, stale)
+    measured = []
+    monkeypatch.setattr(latency_table, "build_table", lambda shipped: measured.append(shipped) or table)
+    monkeypatch.setattr(latency_table, "measure_model", lambda channels: 1.0)
+    monkeypatch.setattr(latency_table, "check", lambda table, models: [])
+    latency_table.load_or_build(tiny, path)
+    assert measured and load_json(path, max_bytes=MB, what="table")["int8_stem"] == latency_table.INT8_STEM
+    monkeypatch.setattr(latency_table, "build_table", lambda shipped: pytest.fail("a current table was measured again"))
+    assert latency_table.load_or_build(tiny, path).granule == table.granule

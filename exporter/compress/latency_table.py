@@ -254,8 +254,8 @@ class LatencyTable:
     def to_json(self) -> dict:
         """A JSON-ready dict (see from_json)."""
         return {"host": platform.processor() or platform.machine(), "litert": metadata.version("ai-edge-litert"),
-                "int8_stem": INT8_STEM, "threads": 1, "overhead_ms": self.overhead_ms, "mediapipe_ms": self.mediapipe_ms,
-                "model_offset_ms": self.model_offset_ms, "granule": self.granule,
+                "int8_stem": INT8_STEM, "threads": 1, "overhead_ms": self.overhead_ms,
+                "mediapipe_ms": self.mediapipe_ms, "model_offset_ms": self.model_offset_ms, "granule": self.granule,
                 "measurements": {k: [list(m) for m in v] for k, v in self.measurements.items()}}
 
     @classmethod

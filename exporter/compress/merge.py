@@ -101,4 +101,5 @@ def merge_report(model: FaceKitNet) -> dict:
     with torch.no_grad():
         reference = folded(batch)
         error = max(float((a - b).abs().max()) for m in models.values() for a, b in zip(reference, m(batch)))
-    return {"stem": stems, "blocks": rows, "faster_merged": sorted(faster), "whole_model_ms": whole, "max_float_difference": error}
+    return {"stem": stems, "blocks": rows, "faster_merged": sorted(faster), "whole_model_ms": whole,
+            "max_float_difference": error}

@@ -2,10 +2,10 @@
 
 A stride-2 k x k conv over the 3-channel image equals a stride-1 conv over the image's 2x2 blocks stacked as 12
 channels (ONNX SpaceToDepth), its kernel the old one zero-padded to even size and split by block position. LiteRT's
-int8 kernels run the 3-channel 5x5 stem slowly (measured on an x86 host at 1 thread: 0.40 ms alone, a third of the
-shipped model's time, against 0.16 ms for the 3x3 conv over 12 channels), and the whole int8 file ran at 0.95x
-MediaPipe's time instead of 1.17x; its float files ran slower (1.16x against 1.03x), so only the int8 files use it.
-The compact file (weights per tensor, for a size budget) keeps the 5x5 stem: the rewritten kernel stores 108 weights
+int8 kernels run a conv over 3 channels slowly: `facekit compress --merge-report` times the stem and the whole int8
+model both ways (on an x86 host with AVX-512 VNNI at 1 thread: 0.165 against 0.356 ms for the stem, 1.014 against
+1.165 ms for the model). The float files keep the 5x5 stem (a one-off timing found the fp32 file slower rewritten),
+and so does the compact file (weights per tensor, for a size budget): the rewritten kernel stores 108 weights
 per channel instead of 75.
 """
 
