@@ -87,8 +87,9 @@ def test_a_qat_checkpoints_int8_tflite_is_judged_against_its_int8_forward(export
 
 def test_the_qat_simulation_is_nearer_the_int8_file_than_the_float_model(exported):
     from exporter.compress.qat_fidelity import mean_differences
+    from exporter.runner import litert_runner
 
-    differences = mean_differences(DEFAULT_CHECKPOINT, exported[0] / "facekit_int8.tflite", None)
+    differences = mean_differences(DEFAULT_CHECKPOINT, litert_runner(exported[0] / "facekit_int8.tflite"), None)
     for output, simulated in differences["simulated"].items():
         assert simulated < differences["float"][output], output
 

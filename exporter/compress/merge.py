@@ -76,13 +76,14 @@ def merge_report(model: FaceKitNet) -> dict:
         with tempfile.TemporaryDirectory(prefix="facekit-merge-") as work:
             return time_tflite(int8_tflite(module.eval(), inputs, Path(work), rewrite_stem))
 
-    stem, stem_inputs = part_module(parts_of(tuple(model.config.block_channels()))[0])
+    parts = parts_of(tuple(model.config.block_channels()))
+    stem, stem_inputs = part_module(parts[0])
     stems = {"space_to_depth_ms": round(timed(stem, stem_inputs), 4),
              "conv5x5_ms": round(timed(stem, stem_inputs, rewrite_stem=False), 4)}
     print(f"stem: SpaceToDepth + 3x3 conv {stems['space_to_depth_ms']:.4f} ms, 5x5 stride-2 conv "
           f"{stems['conv5x5_ms']:.4f} ms")
     rows = []
-    for index, part in enumerate(parts_of(tuple(model.config.block_channels()))[1:-1]):
+    for index, part in enumerate(parts[1:-1]):
         block, inputs = part_module(part)
         plain, merged = timed(block, inputs), timed(MergedBlock(block), inputs)
         rows.append({"block": index, "side": part.side, "stride": part.stride, "c_in": part.c_in, "c_out": part.c_out,

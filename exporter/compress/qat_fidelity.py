@@ -10,14 +10,13 @@ import numpy as np
 from exporter.checkpoint import CheckpointError, load_model
 from exporter.compress.qat import simulated_int8
 from exporter.export.images import ExportDataError, export_images
-from exporter.runner import litert_runner, torch_runner
+from exporter.runner import Runner, litert_runner, torch_runner
 from exporter.spec import OUTPUT_NAMES
 
 
-def mean_differences(checkpoint: Path, tflite: Path, data_root: Path | None) -> dict[str, dict[str, float]]:
-    """Mean absolute difference of each raw output from the file's, over every anchor of the verification images,
-    for the float model and for the simulation (calibrated on the same images as the file)."""
-    file_runner = litert_runner(tflite)  # a file LiteRT refuses fails here, before the images are made
+def mean_differences(checkpoint: Path, file_runner: Runner, data_root: Path | None) -> dict[str, dict[str, float]]:
+    """Mean absolute difference of each raw output from the file's (run by `file_runner`), over every anchor of the
+    verification images, for the float model and for the simulation (calibrated on the same images as the file)."""
     calibration, verification = export_images(data_root, calibrate=True)
     images = verification.squares
     file_outputs = file_runner(images)
@@ -38,11 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.tflite.is_file():
         parser.error(f"{args.tflite} is not a file; export the checkpoint first (make export CHECKPOINT=...)")
     try:
-        rows = mean_differences(args.checkpoint, args.tflite, args.data)
-    except (CheckpointError, ExportDataError) as error:
-        parser.error(str(error))
+        file_runner = litert_runner(args.tflite)
     except ValueError as error:  # LiteRT's refusal of a file that is not a TFLite model
         parser.error(f"{args.tflite} cannot be run by LiteRT ({str(error)[:120]}); pass the exported facekit_int8.tflite")
+    try:
+        rows = mean_differences(args.checkpoint, file_runner, args.data)
+    except (CheckpointError, ExportDataError) as error:
+        parser.error(str(error))
     print("mean |difference| from the file's outputs: " + ", ".join(OUTPUT_NAMES) + " (age: years / 100)")
     for name, row in rows.items():
         print(f"{name:10} " + " ".join(f"{row[o]:.4f}" for o in OUTPUT_NAMES))
