@@ -115,18 +115,36 @@ class APResult:
     max_recall: float
 
 
-def average_precision(dets: DetectionSet, iou_threshold: float = 0.5) -> APResult:
-    """All-point interpolated AP (VOC2010+) over all images; 0.0 when there is no non-ignored GT."""
-    outcomes, scores = [], []
-    num_gt = 0
+@dataclass(frozen=True)
+class ImageMatches:
+    """One image's scored predictions after matching: outcomes (TP or FP; dropped ones left out), their scores and
+    the image's count of non-ignored ground-truth boxes. AP pools these over images (resampled in eval.paired)."""
+
+    outcome: np.ndarray
+    scores: np.ndarray
+    num_gt: int
+
+
+def image_matches(dets: DetectionSet, iou_threshold: float = 0.5) -> list[ImageMatches]:
+    """Greedy matching of every image of the set, for `ap_of_matches`."""
+    matches = []
     for boxes, sc, gt, ignore in zip(dets.pred_boxes, dets.pred_scores, dets.gt_boxes, dets.gt_ignore):
         match = greedy_match(boxes, sc, gt, ignore, iou_threshold)
         keep = match.outcome != DROPPED
-        outcomes.append(match.outcome[keep])
-        scores.append(sc[keep])
-        num_gt += int(np.count_nonzero(~ignore))
-    outcome = np.concatenate(outcomes) if outcomes else np.zeros(0, np.int8)
-    score = np.concatenate(scores) if scores else np.zeros(0)
+        matches.append(ImageMatches(match.outcome[keep], sc[keep], int(np.count_nonzero(~ignore))))
+    return matches
+
+
+def average_precision(dets: DetectionSet, iou_threshold: float = 0.5) -> APResult:
+    """All-point interpolated AP (VOC2010+) over all images; 0.0 when there is no non-ignored GT."""
+    return ap_of_matches(image_matches(dets, iou_threshold))
+
+
+def ap_of_matches(matches: Sequence[ImageMatches]) -> APResult:
+    """AP of matched images pooled together (the same image may appear more than once, as in a bootstrap sample)."""
+    num_gt = sum(m.num_gt for m in matches)
+    outcome = np.concatenate([m.outcome for m in matches]) if matches else np.zeros(0, np.int8)
+    score = np.concatenate([m.scores for m in matches]) if matches else np.zeros(0)
     tp = np.cumsum(outcome[np.argsort(-score, kind="stable")] == TP)
     if num_gt == 0 or len(tp) == 0:
         return APResult(ap=0.0, num_gt=num_gt, num_pred=len(outcome), max_recall=0.0)
@@ -218,8 +236,14 @@ def age_mae(pred: np.ndarray, true: np.ndarray) -> float:
     return _ratio(np.abs(pred_arr - true_arr).sum(), len(true_arr))
 
 
-def gender_accuracy(pred_female_prob: np.ndarray, true_gender: np.ndarray, threshold: float = 0.5) -> float:
-    """Fraction of samples where (prob >= threshold) equals true gender (1 female, 0 male); 0.0 for none."""
+def gender_correct(pred_female_prob: np.ndarray, true_gender: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Per sample, whether (prob >= threshold) equals the true gender (1 female, 0 male)."""
     true_arr = np.asarray(true_gender).reshape(-1).astype(bool)
     prob = _as_vector(pred_female_prob, len(true_arr), "pred_female_prob", np.float64)
-    return _ratio(np.count_nonzero((prob >= threshold) == true_arr), len(true_arr))
+    return (prob >= threshold) == true_arr
+
+
+def gender_accuracy(pred_female_prob: np.ndarray, true_gender: np.ndarray, threshold: float = 0.5) -> float:
+    """Fraction of samples whose gender is right (see gender_correct); 0.0 for none."""
+    correct = gender_correct(pred_female_prob, true_gender, threshold)
+    return _ratio(np.count_nonzero(correct), len(correct))

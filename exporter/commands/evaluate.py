@@ -1,4 +1,4 @@
-"""`facekit eval`: score a checkpoint beside the teachers on held-out data and write its model card."""
+"""`facekit eval`: score a checkpoint beside the teachers on held-out data and write its model card, or compare two."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from exporter.assets import AssetError
 from exporter.atomic import check_writable_folder
 from exporter.checkpoint import CheckpointError, load_model
 from exporter.jsonio import dump_json
+from exporter.eval.paired import compare, render_markdown
 from exporter.eval.suite import evaluate_all
+from exporter.detector import Detector
 from exporter.model.summary import summarize
 from exporter.eval.model_card import build_card, write_card
 from exporter.paths import DEFAULT_CHECKPOINT, data_root
@@ -30,16 +32,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--video-every", type=int, default=10, help="score every Nth frame of the validation videos")
     p.add_argument("--utk-limit", type=int, default=None, help="score at most N UTKFace validation crops")
     p.add_argument("--train-command", default="make train", help="how the checkpoint was made (for the card)")
+    p.add_argument("--against", type=Path, default=None,
+                   help="instead: compare --checkpoint with this one on the same report images and print each figure's "
+                        "difference with a 95%% paired bootstrap interval")
     args = p.parse_args(argv)
     for name, value in (("--video-every", args.video_every), ("--utk-limit", args.utk_limit)):
         if value is not None and value < 1:
             p.error(f"{name} must be at least 1, got {value}")
+    if args.against and args.card:
+        p.error("--against prints a comparison and writes no model card: leave out --card")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the metrics as JSON; write the card when asked."""
     args = parse_args(argv)
+    if args.against:
+        return compare_checkpoints(args)
     try:
         if args.card:
             check_writable_folder(args.card, "--card")
@@ -58,4 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {path}")
         for row in card["targets"]:
             print(f"target {row['name']}: goal {row['goal']}, measured {row['measured']:.3f}: {'met' if row['met'] else 'NOT met'}")
+    return 0
+
+
+def compare_checkpoints(args: argparse.Namespace) -> int:
+    """`facekit eval --against`: the paired comparison of two checkpoints, as a Markdown table."""
+    try:
+        candidate, reference = (Detector.from_torch(load_model(path)[0], second_look=None)
+                                for path in (args.checkpoint, args.against))
+        rows = compare(candidate, reference, args.data or data_root(), args.utk_limit)
+    except (CheckpointError, DatasetLayoutError, ValueError, OSError) as error:
+        print(f"facekit eval: {error}", file=sys.stderr)
+        return 1
+    print(render_markdown(rows, str(args.checkpoint), str(args.against)), end="")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable, Protocol
 
 import numpy as np
@@ -14,7 +15,8 @@ from exporter.data.media import iter_frames
 from exporter.data.types import LabelledImage
 from exporter.data.utkface import UtkRecord
 from exporter.detector import Detector
-from exporter.metrics import DetectionAccumulator, age_mae, filter_by_min_size, gender_accuracy, precision_recall_at
+from exporter.metrics import (DetectionAccumulator, DetectionSet, age_mae, average_precision, filter_by_min_size,
+                              gender_accuracy, precision_recall_at)
 from exporter.postprocess import DecodeConfig, Face
 from exporter.image_io import read_rgb
 from exporter.second_look import SecondLook, look_again
@@ -66,7 +68,8 @@ def _subset(pred_age, pred_female, true_age, true_gender, keep) -> tuple[float |
     return age_mae(pred_age[keep], true_age[keep]), gender_accuracy(pred_female[keep], true_gender[keep])
 
 
-def _attribute_scores(ages: list, females: list, true_age: list, true_gender: list, hits: int) -> AttributeScores:
+def _attribute_scores(ages: Sequence[float], females: Sequence[float], true_age: Sequence[float],
+                      true_gender: Sequence[float], hits: int) -> AttributeScores:
     """Scores over all crops and for adults and minors apart."""
     pred_age, pred_female = np.array(ages, np.float64), np.array(females, np.float64)
     true_age_arr, true_gender_arr = np.array(true_age, np.float64), np.array(true_gender, np.float64)
@@ -120,10 +123,23 @@ def _require_read(records: list[UtkRecord], true_age: list) -> None:
                                  f"{records[0].path}); replace the damaged files or point --data at another folder")
 
 
-def score_utkface_looks(
+@dataclass(frozen=True)
+class LookPredictions:
+    """Per-crop predictions of the model alone and with the second look, beside the labels (arrays of one length)."""
+
+    alone_age: np.ndarray
+    alone_female: np.ndarray
+    again_age: np.ndarray
+    again_female: np.ndarray
+    true_age: np.ndarray
+    true_gender: np.ndarray
+    hits: int  # crops where a face passed the operating threshold
+
+
+def utkface_look_predictions(
     detector: Detector, records: list[UtkRecord], look: SecondLook, progress: bool = True, canvas: int = 1
-) -> tuple[AttributeScores, AttributeScores]:
-    """score_utkface of the model alone and with the second look, sharing one first look per crop."""
+) -> LookPredictions:
+    """The top face's age and P(female) on each readable crop, model alone and with the second look (one first look)."""
     first: tuple[list, list] = ([], [])
     second: tuple[list, list] = ([], [])
     true_age, true_gender, hits = [], [], 0
@@ -140,8 +156,17 @@ def score_utkface_looks(
         true_age.append(rec.age)
         true_gender.append(rec.gender)
     _require_read(records, true_age)
-    return (_attribute_scores(*first, true_age, true_gender, hits),
-            _attribute_scores(*second, true_age, true_gender, hits))
+    arrays = [np.array(v, np.float64) for v in (*first, *second, true_age, true_gender)]
+    return LookPredictions(*arrays, hits)
+
+
+def score_utkface_looks(
+    detector: Detector, records: list[UtkRecord], look: SecondLook, progress: bool = True, canvas: int = 1
+) -> tuple[AttributeScores, AttributeScores]:
+    """score_utkface of the model alone and with the second look, sharing one first look per crop."""
+    p = utkface_look_predictions(detector, records, look, progress, canvas)
+    return (_attribute_scores(p.alone_age, p.alone_female, p.true_age, p.true_gender, p.hits),
+            _attribute_scores(p.again_age, p.again_female, p.true_age, p.true_gender, p.hits))
 
 
 @dataclass(frozen=True)
@@ -156,8 +181,20 @@ class DetectionScores:
     images: int
 
 
-def score_scenes(detector: FaceDetector, images: list[LabelledImage], progress: bool = True) -> DetectionScores:
-    """Detection AP@0.5 over all faces, faces without masks (masked ones ignored), faces >= 10% of the side."""
+@dataclass(frozen=True)
+class SceneDetections:
+    """A detector's detections on a labelled scene set, as the three sets AP is computed on."""
+
+    all: DetectionSet
+    unmasked: DetectionSet  # masked faces ignored
+    large: DetectionSet  # faces under LARGE_FACE_FRACTION of the longer side ignored
+    faces: int
+    unmasked_faces: int
+    images: int
+
+
+def scene_detections(detector: FaceDetector, images: list[LabelledImage], progress: bool = True) -> SceneDetections:
+    """Run the detector on every readable scene image (AP_SCORE_THRESHOLD) and collect its three detection sets."""
     config = DecodeConfig(score_threshold=AP_SCORE_THRESHOLD)
     acc_all, acc_unmasked, acc_large = DetectionAccumulator(), DetectionAccumulator(), DetectionAccumulator()
     unmasked = faces_total = 0
@@ -176,14 +213,15 @@ def score_scenes(detector: FaceDetector, images: list[LabelledImage], progress: 
         acc_large.add(boxes, scores, gt, filter_by_min_size(gt, max(image.shape[:2]), LARGE_FACE_FRACTION))
         faces_total += len(gt)
         unmasked += int((~masked).sum())
-    return DetectionScores(
-        acc_all.average_precision().ap,
-        acc_unmasked.average_precision().ap,
-        acc_large.average_precision().ap,
-        faces_total,
-        unmasked,
-        len(images),
-    )
+    return SceneDetections(acc_all.detection_set(), acc_unmasked.detection_set(), acc_large.detection_set(),
+                           faces_total, unmasked, len(images))
+
+
+def score_scenes(detector: FaceDetector, images: list[LabelledImage], progress: bool = True) -> DetectionScores:
+    """Detection AP@0.5 over all faces, faces without masks (masked ones ignored), faces >= 10% of the side."""
+    d = scene_detections(detector, images, progress)
+    return DetectionScores(average_precision(d.all).ap, average_precision(d.unmasked).ap,
+                           average_precision(d.large).ap, d.faces, d.unmasked_faces, d.images)
 
 
 @dataclass(frozen=True)
