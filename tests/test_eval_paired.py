@@ -75,3 +75,14 @@ def test_against_refuses_a_card_and_a_missing_checkpoint(tmp_path, capsys):
     assert "--against prints a comparison" in capsys.readouterr().err
     code = evaluate.main(["--against", str(tmp_path / "missing.pt"), "--data", str(tmp_path)])
     assert code == 1 and "missing.pt" in capsys.readouterr().err
+
+
+def test_exported_files_can_be_compared(exported, assets, tmp_path, capsys):
+    from exporter.image_io import read_rgb
+
+    photo = read_rgb(assets["obama.jpg"])
+    for name in ("facekit_int8.tflite", "facekit.onnx"):
+        faces = evaluate.model_detector(exported[0] / name).first_look(photo)
+        assert len(faces) == 1 and faces[0].age > 18
+    code = evaluate.main(["--checkpoint", str(tmp_path / "gone.tflite"), "--against", str(DEFAULT_CHECKPOINT)])
+    assert code == 1 and "gone.tflite not found" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from exporter.jsonio import dump_json
 from exporter.eval.paired import compare, render_markdown
 from exporter.eval.suite import evaluate_all
 from exporter.detector import Detector
+from exporter.runner import litert_runner, onnx_runner
 from exporter.model.summary import summarize
 from exporter.eval.model_card import build_card, write_card
 from exporter.paths import DEFAULT_CHECKPOINT, data_root
@@ -33,8 +34,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--utk-limit", type=int, default=None, help="score at most N UTKFace validation crops")
     p.add_argument("--train-command", default="make train", help="how the checkpoint was made (for the card)")
     p.add_argument("--against", type=Path, default=None,
-                   help="instead: compare --checkpoint with this one on the same report images and print each figure's "
-                        "difference with a 95%% paired bootstrap interval")
+                   help="instead: compare --checkpoint with this checkpoint on the same report images and print each "
+                        "figure's difference with a 95%% paired bootstrap interval (either may be an exported "
+                        ".tflite or .onnx file)")
     args = p.parse_args(argv)
     for name, value in (("--video-every", args.video_every), ("--utk-limit", args.utk_limit)):
         if value is not None and value < 1:
@@ -70,11 +72,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def model_detector(path: Path) -> Detector:
+    """The model alone (no second look) from a checkpoint, or from an exported .tflite or .onnx file."""
+    runners = {".tflite": litert_runner, ".onnx": onnx_runner}
+    if path.suffix in runners:
+        if not path.is_file():
+            raise ValueError(f"{path} not found: pass an exported model file or a checkpoint")
+        return Detector(runners[path.suffix](path), second_look=None)
+    return Detector.from_torch(load_model(path)[0], second_look=None)
+
+
 def compare_checkpoints(args: argparse.Namespace) -> int:
     """`facekit eval --against`: the paired comparison of two checkpoints, as a Markdown table."""
     try:
-        candidate, reference = (Detector.from_torch(load_model(path)[0], second_look=None)
-                                for path in (args.checkpoint, args.against))
+        candidate, reference = (model_detector(path) for path in (args.checkpoint, args.against))
         rows = compare(candidate, reference, args.data or data_root(), args.utk_limit)
     except (CheckpointError, DatasetLayoutError, ValueError, OSError) as error:
         print(f"facekit eval: {error}", file=sys.stderr)
