@@ -86,3 +86,7 @@ def test_exported_files_can_be_compared(exported, assets, tmp_path, capsys):
         assert len(faces) == 1 and faces[0].age > 18
     code = evaluate.main(["--checkpoint", str(tmp_path / "gone.tflite"), "--against", str(DEFAULT_CHECKPOINT)])
     assert code == 1 and "gone.tflite not found" in capsys.readouterr().err
+    for name in ("bad.onnx", "bad.tflite"):
+        (tmp_path / name).write_text("not a model")
+        code = evaluate.main(["--checkpoint", str(tmp_path / name), "--against", str(DEFAULT_CHECKPOINT)])
+        assert code == 1 and f"{name} cannot be loaded by its runtime" in capsys.readouterr().err

@@ -78,7 +78,11 @@ def model_detector(path: Path) -> Detector:
     if path.suffix in runners:
         if not path.is_file():
             raise ValueError(f"{path} not found: pass an exported model file or a checkpoint")
-        return Detector(runners[path.suffix](path), second_look=None)
+        try:
+            runner = runners[path.suffix](path)
+        except Exception as error:  # each runtime has its own exception for a file it cannot load
+            raise ValueError(f"{path} cannot be loaded by its runtime ({error}); pass a file made by facekit export")
+        return Detector(runner, second_look=None)
     return Detector.from_torch(load_model(path)[0], second_look=None)
 
 
