@@ -15,7 +15,7 @@ from exporter.data.layout import dlib_images, load_splits
 from exporter.data.utkface import UtkRecord
 from exporter.detector import Detector
 from exporter.eval.scores import SceneDetections, scene_detections, utkface_look_predictions
-from exporter.eval.suite import CANVASES, SMALL_FACE_CROPS, face_size_key
+from exporter.eval.suite import CANVASES, crops_at, face_size_key
 from exporter.metrics import ImageMatches, ap_of_matches, gender_correct, image_matches
 from exporter.second_look import SecondLook
 from exporter.data.splits import evenly
@@ -115,8 +115,7 @@ def compare(candidate: Detector, reference: Detector, data_root: Path, utk_limit
     utk = evenly(splits.utk_report, utk_limit)
     rows: list[Difference] = []
     for canvas in CANVASES:
-        crops = utk if canvas == 1 else evenly(utk, SMALL_FACE_CROPS)
-        rows += attribute_differences(candidate, reference, crops, canvas, look, progress, resamples)
+        rows += attribute_differences(candidate, reference, crops_at(utk, canvas), canvas, look, progress, resamples)
     scenes: tuple[tuple[str, list, tuple[str, ...]], ...] = (
         ("face-mask report split", splits.scenes_report, ("unmasked", "large")),
         ("dlib faces", dlib_images(data_root), ("all",)))
@@ -131,11 +130,11 @@ def render_markdown(rows: list[Difference], candidate: str, reference: str) -> s
     """The comparison as a table: both figures, the difference, its interval and the verdict."""
     lines = [f"Candidate `{candidate}` against reference `{reference}`, on the same report images; interval: "
              f"{CONFIDENCE:.0%} paired bootstrap over items ({RESAMPLES} resamples).", "",
-             "| figure | items | candidate | reference | difference | 95% interval | verdict |",
+             f"| figure | items | candidate | reference | difference | {CONFIDENCE:.0%} interval | verdict |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.figure} | {r.items} | {r.candidate:.3f} | {r.reference:.3f} | {r.candidate - r.reference:+.3f} "
-                     f"| {r.low:+.3f} to {r.high:+.3f} | {r.verdict} |")
+        lines.append(f"| {r.figure} | {r.items} | {r.candidate:.3f} | {r.reference:.3f} | "
+                     f"{r.candidate - r.reference:+.3f} | {r.low:+.3f} to {r.high:+.3f} | {r.verdict} |")
     return "\n".join(lines) + "\n"
 
 

@@ -29,6 +29,11 @@ def face_size_key(canvas: int) -> str:
     return f"{canvas}x"
 
 
+def crops_at(utk: list, canvas: int) -> list:
+    """The report crops scored at one face size: all of them filling the input, SMALL_FACE_CROPS of them smaller."""
+    return utk if canvas == 1 else evenly(utk, SMALL_FACE_CROPS)
+
+
 def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int = 10, utk_limit: int | None = None) -> dict:
     """Scores of the model (and, with teachers=True, of BlazeFace short/full-range and both age/gender teachers).
 
@@ -46,8 +51,7 @@ def evaluate_all(model, data_root: Path, teachers: bool = True, video_every: int
     utk = evenly(splits.utk_report, utk_limit)
     section: dict = {"crops": len(utk), "second_look": asdict(look), "facekit": {}, "facekit_second_look": {}}
     for canvas in CANVASES:  # the smaller sizes cost two model runs a crop: a subset keeps eval within minutes
-        crops = utk if canvas == 1 else evenly(utk, SMALL_FACE_CROPS)
-        alone, again = score_utkface_looks(student, crops, look, canvas=canvas)
+        alone, again = score_utkface_looks(student, crops_at(utk, canvas), look, canvas=canvas)
         section["facekit"][face_size_key(canvas)] = asdict(alone)
         section["facekit_second_look"][face_size_key(canvas)] = asdict(again)
     if teachers:  # faceapi_teacher trained on UTKFace: its figures here are optimistic (the card says so)
