@@ -72,12 +72,21 @@ def test_matches_pytorch(converted, squares, reference, precision):
     assert parity.reference_faces >= 8 and parity.passed, parity.failures
 
 
-def test_full_int8_is_calibrated_and_quantises_every_conv(converted):
+def test_int8_is_calibrated_and_quantises_every_conv_but_those_at_the_stem_resolution(converted):
     _, out, artifacts = converted
     int8 = artifacts["int8"]
-    convs = sum(node.op_type == "Conv" for node in onnx.load(str(out / "facekit.onnx")).graph.node)
-    assert int8.checks["calibration_images"] == MIN_CALIBRATION and int8.checks["int8_ops"] >= convs
+    convs = [node.output[0] for node in onnx.load(str(out / "facekit.onnx")).graph.node if node.op_type == "Conv"]
+    float_ops = int8.io["quantization"]["float_ops"]
+    assert float_ops == to_mnn.stem_resolution_convs(out / "facekit.onnx") and set(float_ops) < set(convs[1:])
+    assert int8.checks["calibration_images"] == MIN_CALIBRATION
+    assert int8.checks["int8_ops"] >= len(convs) - len(float_ops)
     assert int8.io["quantization"]["tool"] == "mnnquant" and "converter_options" not in int8.io
+
+
+def test_stem_resolution_convs_are_the_first_blocks(shipped_onnx):
+    names = to_mnn.stem_resolution_convs(shipped_onnx[1] / "facekit.onnx")
+    assert names == [f"/stage16/stage16.{block}/{conv}/Conv_output_0"
+                     for block in (0, 1) for conv in ("depthwise", "pointwise")]
 
 
 def test_full_int8_needs_calibration(shipped_onnx, tmp_path):
@@ -91,7 +100,7 @@ def test_quantisation_failure_is_reported(tmp_path):
     bad = tmp_path / "bad.mnn"
     bad.write_bytes(b"not an mnn file")
     with pytest.raises(RuntimeError, match="mnnquant failed to quantise.*last lines"):
-        to_mnn.run_mnnquant(bad, tmp_path / "q.mnn", np.zeros((2, 128, 128, 3), np.uint8))
+        to_mnn.run_mnnquant(bad, tmp_path / "q.mnn", np.zeros((2, 128, 128, 3), np.uint8), [])
 
 
 def test_converter_failure_is_reported(tmp_path):
