@@ -38,7 +38,7 @@ def test_model_card_describes_this_checkpoint():
     card = json.loads((WEIGHTS_DIR / "model_card.json").read_text())
     _, payload = load_model(DEFAULT_CHECKPOINT)
     assert card["training"]["best_step"] == payload["train"]["step"]
-    assert card["model"]["config"] == payload["model_config"]
+    assert card["model"]["config"] == json.loads(json.dumps(payload["model_config"]))  # tuples become lists in JSON
     assert {"utkface_report", "facemask_report", "dlib_faces", "video_report"} <= set(card["metrics"])
     assert {"1x", "2x", "3x"} <= set(card["metrics"]["utkface_report"]["facekit_second_look"])
     assert (WEIGHTS_DIR / "face_size.png").read_bytes()[:4] == b"\x89PNG"
