@@ -18,7 +18,7 @@ from exporter.export.runners import runner_for
 from exporter.export.verify import compare
 from exporter.image_io import read_rgb
 from exporter.preprocess import letterbox
-from exporter.runner import torch_runner
+from exporter.runner import onnx_runner, torch_runner
 
 PHOTOS = ("astronaut.png", "obama.jpg", "biden.jpg", "obama2.jpg")
 
@@ -108,3 +108,27 @@ def test_converter_failure_is_reported(tmp_path):
     bad.write_bytes(b"not an onnx file")
     with pytest.raises(RuntimeError, match="mnnconvert failed.*last lines"):
         to_mnn.run_mnnconvert(bad, tmp_path / "m.mnn", [])
+
+
+def test_fp16_conversion_starts_from_conv_parameters_rounded_to_fp16(shipped_onnx, tmp_path):
+    source = shipped_onnx[1] / "facekit.onnx"
+    rounded = onnx.load(str(to_mnn.conv_parameters_in_fp16(source, tmp_path / "r.onnx")))
+    original = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(str(source)).graph.initializer}
+    conv_inputs = {name for node in rounded.graph.node if node.op_type == "Conv" for name in node.input[1:]}
+    assert conv_inputs
+    for tensor in rounded.graph.initializer:
+        values = onnx.numpy_helper.to_array(tensor)
+        if tensor.name in conv_inputs:
+            assert np.array_equal(values, values.astype(np.float16).astype(np.float32))
+            assert np.abs(values - original[tensor.name]).max() <= 1e-3 * np.abs(original[tensor.name]).max()
+        else:
+            assert np.array_equal(values, original[tensor.name])
+
+
+def test_fp16_file_computes_what_the_rounded_onnx_file_computes(converted, squares, tmp_path):
+    _, out, artifacts = converted
+    fp16 = artifacts["fp16"]
+    assert fp16.io["conv_parameters"] == "rounded to fp16 first"
+    rounded = onnx_runner(to_mnn.conv_parameters_in_fp16(out / "facekit.onnx", tmp_path / "r.onnx"))(squares)
+    parity = compare(rounded, runner_for(fp16, out)(squares), "fp32")  # no error beyond float rounding
+    assert parity.passed, parity.failures
