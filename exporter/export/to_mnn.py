@@ -86,7 +86,8 @@ def stem_resolution_convs(onnx_path: Path) -> list[str]:
     """Output names of the convolutions after the first one that keep its output's resolution (MNN names each
     convolution op after its output)."""
     model = onnx.shape_inference.infer_shapes(onnx.load(str(onnx_path)))
-    sizes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim][2:] for v in model.graph.value_info}
+    values = [*model.graph.value_info, *model.graph.output]
+    sizes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim][2:] for v in values}
     convs = [node.output[0] for node in model.graph.node if node.op_type == "Conv"]
     return [name for name in convs[1:] if sizes[name] == sizes[convs[0]]]
 
