@@ -8,6 +8,7 @@ import torch
 from cli_cases import run, snapshot
 from exporter.checkpoint import load_model, read_checkpoint, save_checkpoint
 from exporter.compress.palettize import distinct_values
+from exporter.digest import sha256_of
 from exporter.model import build_model
 
 
@@ -81,6 +82,22 @@ def test_missing_checkpoint_is_explained(capsys, tmp_path):
     result = run(capsys, "compress", "--method", "lowrank", "--amount", 0.25, "--checkpoint", tmp_path / "none.pt",
                  "--out", tmp_path / "out")
     assert result.code == 1 and "does not exist" in result.err
+
+
+def test_a_run_of_another_checkpoint_is_not_resumed(capsys, tmp_path, tiny_checkpoint):
+    out = tmp_path / "prune-0.5"
+    out.mkdir()
+    retrained = tmp_path / "retrained.pt"
+    save_checkpoint(retrained, build_model("facekit-xs").eval())  # other random weights: another sha256
+    facts = {"method": "prune", "amount": 0.5, "base_sha256": sha256_of(tiny_checkpoint)}
+    save_checkpoint(out / "last.pt", build_model("facekit-xs"), {"compress": facts})
+    before = snapshot(out)
+    result = run(capsys, "compress", "--method", "prune", "--amount", 0.5, "--checkpoint", retrained, "--out", out, "--resume")
+    assert result.code == 1 and "base_sha256 differ" in result.err and "Move" in result.err
+    assert snapshot(out) == before
+    result = run(capsys, "compress", "--method", "prune", "--amount", 0.25, "--checkpoint", tiny_checkpoint, "--out", out,
+                 "--resume")
+    assert result.code == 1 and "amount differ" in result.err
 
 
 def test_code_in_a_checkpoint_is_refused(capsys, tmp_path):

@@ -66,8 +66,8 @@ def compress(args: argparse.Namespace) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         save_checkpoint(best, compressed, {"train": payload.get("train"), **facts})
         return best
-    if args.resume and (out / "last.pt").exists():
-        read_checkpoint(out / "last.pt")  # a bad file fails now, not after the data is loaded
+    if args.resume and (out / "last.pt").exists():  # a bad or foreign file fails now, not after the data is loaded
+        check_same_run(read_checkpoint(out / "last.pt"), facts["compress"], out)
     if method.calibrate is not None:
         calibration, _ = export_images(args.data or data_root(), calibrate=True)
         print(f"int8 calibration (as the export's): {calibration.source}")
@@ -77,6 +77,18 @@ def compress(args: argparse.Namespace) -> Path:
                          val_every=args.val_every, utk_limit=args.utk_limit, scene_limit=args.scene_limit, val_utk=args.val_utk)
     Trainer(config, model=compressed, teacher=base, extra=facts).run(resume=args.resume)
     return best
+
+
+def check_same_run(last: dict, wanted: dict, out: Path) -> None:
+    """Refuse to resume a run folder fine-tuned from another checkpoint, method or amount (e.g. before a retrain)."""
+    done = last.get("compress") if isinstance(last.get("compress"), dict) else {}
+    differs = [key for key in ("base_sha256", "method", "amount") if done.get(key) != wanted[key]]
+    if differs:
+        raise CheckpointError(
+            f"{out}/last.pt is not this run's to resume: its {', '.join(differs)} differ ({done.get('method')} "
+            f"{done.get('amount')} from a checkpoint with sha256 {str(done.get('base_sha256'))[:12]}; now {wanted['method']} "
+            f"{wanted['amount']} from {wanted['base_checkpoint']}, sha256 {wanted['base_sha256'][:12]}). "
+            f"Move {out} away to start afresh, or pass another --out")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
