@@ -30,7 +30,7 @@ help:
 	@echo "make android-check         compile android_app/, run its core tests on the goldens, build and check a debug APK"
 	@echo "make bench [BENCH_ARGS=--quick]  latency vs MediaPipe, accuracy per variant, frame reuse (report in runs/bench)"
 	@echo "make train [DATA=dir]      retrain the shipped checkpoint and rewrite its model card"
-	@echo "make compress [DATA=dir]   prune, factorise, palettize, QAT, width- and size-search the shipped checkpoint (runs/compress/*; about 2.5 hours)"
+	@echo "make compress [DATA=dir]   prune, factorise, palettize, QAT, width- and size-search the shipped checkpoint (runs/compress/*; about 1.6 hours at one thread)"
 	@echo "make pareto [DATA=dir]     export, time and score every compressed variant beside the shipped one (runs/pareto)"
 	@echo "make eval  [DATA=dir]      score the shipped checkpoint and the teachers"
 	@echo "make detect IMAGES='a.jpg b.mp4'   faces, age and gender with the shipped checkpoint"
