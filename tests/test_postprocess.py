@@ -166,21 +166,17 @@ def test_decode_regressors_scales_with_anchor_size():
 finite = dict(allow_nan=False, allow_infinity=False)
 
 
+def draw_anchors(draw, n: int) -> np.ndarray:
+    """n anchors (cx, cy, w, h): centres in the unit square, sizes 0.5-2."""
+    centres = [[draw(st.floats(0.0, 1.0, **finite)) for _ in range(2)] for _ in range(n)]
+    sizes = [[draw(st.floats(0.5, 2.0, **finite)) for _ in range(2)] for _ in range(n)]
+    return np.array([c + z for c, z in zip(centres, sizes)], np.float32)
+
+
 @st.composite
 def anchors_and_raw(draw):
     n = draw(st.integers(1, 8))
-    anchors = np.array(
-        [
-            [
-                draw(st.floats(0.0, 1.0, **finite)),
-                draw(st.floats(0.0, 1.0, **finite)),
-                draw(st.floats(0.5, 2.0, **finite)),
-                draw(st.floats(0.5, 2.0, **finite)),
-            ]
-            for _ in range(n)
-        ],
-        np.float32,
-    )
+    anchors = draw_anchors(draw, n)
     raw = np.array(
         [[draw(st.floats(-64.0, 64.0, **finite)) for _ in range(16)] for _ in range(n)], np.float32
     )
@@ -201,18 +197,7 @@ def test_encode_decode_round_trip_from_raw(case):
 @st.composite
 def anchors_and_decoded(draw):
     n = draw(st.integers(1, 8))
-    anchors = np.array(
-        [
-            [
-                draw(st.floats(0.0, 1.0, **finite)),
-                draw(st.floats(0.0, 1.0, **finite)),
-                draw(st.floats(0.5, 2.0, **finite)),
-                draw(st.floats(0.5, 2.0, **finite)),
-            ]
-            for _ in range(n)
-        ],
-        np.float32,
-    )
+    anchors = draw_anchors(draw, n)
     rows = []
     for _ in range(n):
         x0, x1 = sorted(draw(st.floats(-0.2, 1.2, **finite)) for _ in range(2))
