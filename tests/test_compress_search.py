@@ -3,16 +3,15 @@ law and finds a host's channel granule, the search respects its budget and finds
 
 from __future__ import annotations
 
-from itertools import product
-
 import pytest
 import torch
 
 from exporter.compress.latency_table import (LatencyTable, Part, calibrate, candidate_parts, choose_granule, measure_part,
                                              mediapipe_file, parts_of, share_of_mediapipe)
-from exporter.compress.prune import births, channel_norms, stream_widths
-from exporter.compress.search import options, search_model, widths_from_counts
+from exporter.compress.prune import stream_widths
+from exporter.compress.search import search_model
 from exporter.model.registry import build_model
+from width_brute_force import best_kept_importance
 
 OVERHEAD = 0.002
 OFFSET = 0.03  # what a whole model costs beyond its parts
@@ -82,17 +81,7 @@ def test_the_search_respects_its_budget_and_matches_brute_force(table, tiny, sha
     assert choice.cost == pytest.approx(table.predict(choice.channels), rel=1e-6)
     assert stream_widths(pruned) == list(choice.channels)
 
-    groups = births(tiny)
-    norms = channel_norms(tiny)
-    shipped = tiny.config.block_channels()
-    positions = [0] + [i for i in range(1, len(shipped)) if shipped[i] > shipped[i - 1]]
-    best = 0.0
-    for counts in product(*(options(n, stem=start == 0) for start, n in groups)):
-        channels = widths_from_counts(positions, counts, len(choice.channels) - 1)
-        if predicted(channels) <= budget:
-            value = sum(sum(sorted(norms[s:s + n].tolist(), reverse=True)[:k])
-                        for (s, n), k in zip(groups, counts)) / float(norms.sum())
-            best = max(best, value)
+    best = best_kept_importance(tiny, lambda channels: predicted(channels) <= budget)
     assert choice.value == pytest.approx(best, rel=1e-6)
     assert pruned(torch.zeros(1, 3, 128, 128))[1].shape == (1, 896, 1)
 

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from itertools import product
 
 import numpy as np
 import pytest
 import torch
 
 from exporter.checkpoint import save_checkpoint
-from exporter.compress.prune import births, channel_norms, stream_widths
-from exporter.compress.search import options, widths_from_counts
+from exporter.compress.prune import stream_widths
 from exporter.compress.size_search import constant_bytes, search_size, search_within_size
 from exporter.export.images import MIN_CALIBRATION
 from exporter.export.to_onnx import export_onnx
 from exporter.model.blazeface import FaceKitNet
 from exporter.model.registry import build_model
+from width_brute_force import best_kept_importance
 
 REST = 30_000  # what a file holds beyond its weights and biases, as search_size is told
 TINY_BUDGET_KB = 55  # the tiny model's own compact full-int8 file is about 62 KB
@@ -50,17 +49,7 @@ def test_the_search_respects_its_budget_and_matches_brute_force(tiny, share):
     assert choice.cost == constant_bytes(pruned) + REST  # the parts' bytes add up to the cut model's
     assert stream_widths(pruned) == list(choice.channels)
 
-    groups = births(tiny)
-    norms = channel_norms(tiny)
-    widths = tiny.config.block_channels()
-    positions = [0] + [i for i in range(1, len(widths)) if widths[i] > widths[i - 1]]
-    best = 0.0
-    for counts in product(*(options(n, stem=start == 0) for start, n in groups)):
-        channels = widths_from_counts(positions, counts, len(widths) - 1)
-        if constant_bytes(narrow(tiny, channels)) + REST <= budget:
-            value = sum(sum(sorted(norms[s:s + n].tolist(), reverse=True)[:k])
-                        for (s, n), k in zip(groups, counts)) / float(norms.sum())
-            best = max(best, value)
+    best = best_kept_importance(tiny, lambda channels: constant_bytes(narrow(tiny, channels)) + REST <= budget)
     assert choice.value == pytest.approx(best, rel=1e-6)
 
 
