@@ -25,6 +25,7 @@ from exporter.bench.phone import PhoneReportError, load_phone_report, render_com
 from exporter.bench.report import MAX_HOST_REPORT_BYTES, validate, write_report
 from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
 from exporter.checkpoint import CheckpointError
+from exporter.commands import fail
 from exporter.export.formats import ExportOptionError
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed, export
@@ -120,8 +121,7 @@ def import_phone_report(path: Path, report_dir: Path) -> int:
         validate(host)
         stored = store_phone_report(report_dir, phone)
     except PhoneReportError as error:
-        print(f"facekit bench: {error}", file=sys.stderr)
-        return 1
+        return fail("bench", error)
     except (JsonFileError, jsonschema.ValidationError) as error:
         reason = error.message if isinstance(error, jsonschema.ValidationError) else str(error)
         print(f"facekit bench: the host report {host_file} is damaged ({reason[:300]}); "
@@ -184,13 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_bench(settings, args.exports, args.checkpoint, root if has_data else None, videos, command_line())
         folder = write_report(report, args.out)
     except (ValueError, FileNotFoundError, CheckpointError, ExportOptionError, ExportDataError, ExportFailed,
-            AssetError) as error:
-        print(f"facekit bench: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"facekit bench: {error.strerror or error}{f': {error.filename}' if error.filename else ''}",
-              file=sys.stderr)
-        return 1
+            AssetError, OSError) as error:
+        return fail("bench", error)
     print((folder / "summary.md").read_text())
     print(f"report: {folder}/report.json, summary.md, latency.png" + (", reuse.png" if report["reuse"] else ""))
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from exporter.atomic import check_writable_folder
 from exporter.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from exporter.commands import fail
 from exporter.compress.merge import merge_report
 from exporter.compress.methods import METHODS, variant_name
 from exporter.data.layout import DatasetLayoutError
@@ -111,8 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             best = compress(one)
         except (DatasetLayoutError, ExportDataError, ValueError, CheckpointError, OSError) as error:
-            print(f"facekit compress: {error}", file=sys.stderr)
-            return 1
+            return fail("compress", error)
         print(f"wrote {best}; export and verify it with: make export CHECKPOINT={best}")
     return 0
 
@@ -122,8 +122,7 @@ def write_merge_report(checkpoint: Path, out: Path) -> int:
     try:
         model, _ = load_model(checkpoint)
     except CheckpointError as error:
-        print(f"facekit compress: {error}", file=sys.stderr)
-        return 1
+        return fail("compress", error)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, {"checkpoint": str(checkpoint), **merge_report(model)})
     print(f"wrote {out}")

@@ -15,6 +15,7 @@ import numpy as np
 
 from exporter.atomic import atomic_write, check_writable_folder, use_umask
 from exporter.checkpoint import CheckpointError, load_model
+from exporter.commands import fail
 from exporter.data.media import VideoCutShort, is_video, iter_frames, list_media
 from exporter.detector import Detector
 from exporter.jsonio import dump_json
@@ -184,8 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model, _ = load_model(args.checkpoint)
     except CheckpointError as error:
-        print(f"facekit detect: {error}", file=sys.stderr)
-        return 1
+        return fail("detect", error)
     detector = Detector.from_torch(model, second_look=None if args.no_second_look else SecondLook())
     files: dict[Path, None] = {}  # ordered and de-duplicated
     failed = 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from exporter.assets import AssetError
 from exporter.atomic import check_writable_folder
 from exporter.checkpoint import CheckpointError, load_model
+from exporter.commands import fail
 from exporter.jsonio import dump_json
 from exporter.eval.paired import compare, render_markdown
 from exporter.eval.suite import evaluate_all
@@ -57,8 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, payload = load_model(args.checkpoint)
         metrics = evaluate_all(model, args.data or data_root(), not args.no_teachers, args.video_every, args.utk_limit)
     except (CheckpointError, DatasetLayoutError, AssetError, ValueError, OSError) as error:
-        print(f"facekit eval: {error}", file=sys.stderr)
-        return 1
+        return fail("eval", error)
     print(dump_json(metrics), end="")
     if args.card:
         shown = Path(os.path.relpath(args.checkpoint.resolve()))
@@ -92,7 +91,6 @@ def compare_checkpoints(args: argparse.Namespace) -> int:
         candidate, reference = (model_detector(path) for path in (args.checkpoint, args.against))
         rows = compare(candidate, reference, args.data or data_root(), args.utk_limit)
     except (CheckpointError, DatasetLayoutError, ValueError, OSError) as error:
-        print(f"facekit eval: {error}", file=sys.stderr)
-        return 1
+        return fail("eval", error)
     print(render_markdown(rows, str(args.checkpoint), str(args.against)), end="")
     return 0

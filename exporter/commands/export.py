@@ -10,6 +10,7 @@ from pathlib import Path
 
 from exporter.assets import AssetError
 from exporter.checkpoint import CheckpointError
+from exporter.commands import fail
 from exporter.export.formats import PRECISIONS, TARGETS, ExportOptionError, formats_for
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed, export
@@ -41,13 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         export(args.target, args.checkpoint, args.data or (default_data if default_data.is_dir() else None), args.out,
                args.precision,
                None if args.no_install else REPO_ROOT)
-    except (ExportOptionError, CheckpointError, ExportDataError, ExportFailed, AssetError, ValueError) as error:
-        print(f"facekit export: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"facekit export: {error.strerror or error}{f': {error.filename}' if error.filename else ''}",
-              file=sys.stderr)
-        return 1
+    except (ExportOptionError, CheckpointError, ExportDataError, ExportFailed, AssetError, ValueError, OSError) as error:
+        return fail("export", error)
     except KeyboardInterrupt:
         print("facekit export: interrupted; the previous bundle is untouched and temporary files were removed",
               file=sys.stderr)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from exporter.checkpoint import CheckpointError
+from exporter.commands import fail
 from exporter.export.bundle import swap_into_place
 from exporter.export.contract import check_reference
 from exporter.export.pipeline import CONTRACT_FOLDER, ExportFailed, export
@@ -58,8 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         problems = check_reference(args.folder)
     except (CheckpointError, ExportFailed, OSError, ValueError) as error:
-        print(f"facekit golden: {error}", file=sys.stderr)
-        return 1
+        return fail("golden", error)
     for problem in problems:
         print(f"  {problem}")
     print(f"{args.folder}: " + ("today's reference code reproduces every golden file" if not problems else

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 from datetime import datetime, timezone
 
 from exporter.bench.accuracy import AccuracySets
@@ -12,6 +11,7 @@ from exporter.bench.pareto import Variant, find_variants, run_pareto
 from exporter.bench.pareto_report import write_pareto
 from exporter.bench.suite import command_line, host_info
 from exporter.checkpoint import CheckpointError
+from exporter.commands import fail
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed
 from exporter.paths import REPO_ROOT, data_root
@@ -38,8 +38,7 @@ def pareto(args: argparse.Namespace) -> int:
                    "host": f"{host['cpu']} ({host['cores']} cores, {platform.system()})"}
         folder = write_pareto(report, out)
     except (ValueError, FileNotFoundError, CheckpointError, ExportDataError, ExportFailed) as error:
-        print(f"facekit bench --pareto: {error}", file=sys.stderr)
-        return 1
+        return fail("bench --pareto", error)
     print((folder / "pareto.md").read_text())
     print(f"report: {folder}/pareto.json, pareto.md, pareto.png")
     return 0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from exporter.checkpoint import CheckpointError, read_checkpoint, write_payload
 from exporter.atomic import check_writable_folder
+from exporter.commands import fail
 from exporter.model.registry import MODEL_VARIANTS
 from exporter.paths import data_root
 from exporter.train.config import ATTRIBUTE_TEACHERS, TrainConfig
@@ -87,8 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ship(Path(args.out) / "best.pt", args.ship)
             print(f"shipped the best checkpoint to {args.ship}")
     except (DatasetLayoutError, ValueError, CheckpointError, OSError) as error:
-        print(f"facekit train: {error}", file=sys.stderr)
-        return 1
+        return fail("train", error)
     return 0
 
 
