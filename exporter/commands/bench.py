@@ -25,7 +25,7 @@ from exporter.bench.phone import PhoneReportError, load_phone_report, render_com
 from exporter.bench.report import MAX_HOST_REPORT_BYTES, validate, write_report
 from exporter.bench.suite import MODES, checkpoint_matches, command_line, find_videos, run_bench
 from exporter.checkpoint import CheckpointError
-from exporter.commands import fail
+from exporter.commands import error_text, fail
 from exporter.export.formats import ExportOptionError
 from exporter.export.images import ExportDataError
 from exporter.export.pipeline import ExportFailed, export
@@ -128,8 +128,7 @@ def import_phone_report(path: Path, report_dir: Path) -> int:
               "run `make bench` again to rewrite it", file=sys.stderr)
         return 1
     except OSError as error:
-        print(f"facekit bench: cannot store the phone report in {report_dir}/phones: {error.strerror or error}",
-              file=sys.stderr)
+        print(f"facekit bench: cannot store the phone report in {report_dir}/phones: {error_text(error)}", file=sys.stderr)
         return 1
     print(render_comparison(host, phone))
     print(f"stored as {stored}")
@@ -183,8 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             export("all", args.checkpoint, root if has_data else None, args.exports.parent, app_root=None)
         report = run_bench(settings, args.exports, args.checkpoint, root if has_data else None, videos, command_line())
         folder = write_report(report, args.out)
-    except (ValueError, FileNotFoundError, CheckpointError, ExportOptionError, ExportDataError, ExportFailed,
-            AssetError, OSError) as error:
+    except (ValueError, CheckpointError, ExportOptionError, ExportDataError, ExportFailed, AssetError, OSError) as error:
         return fail("bench", error)
     print((folder / "summary.md").read_text())
     print(f"report: {folder}/report.json, summary.md, latency.png" + (", reuse.png" if report["reuse"] else ""))
