@@ -31,6 +31,8 @@ from exporter.train.pools import _detections
     ("--recipe", "attributes", "--recipe attributes fine-tunes a trained model: pass --init"),
     ("--teacher-blend", "1.5", "--teacher-blend is a share of the teacher's prediction, from 0 to 1; got 1.5"),
     ("--teacher-blend", "nan", "--teacher-blend is a share of the teacher's prediction"),
+    ("--age-balance", "2", "--age-balance is an exponent from 0 (crops drawn alike) to 1"),
+    ("--age-balance", "nan", "--age-balance is an exponent from 0"),
     ("--age-bins", "1", "--age-bins must be from 2 to 101 bins of 0-100 years, got 1"),
     ("--age-bins", "500", "--age-bins must be from 2 to 101"),
     ("--age-bins", "21", "--age-bins replaces the age heads of the --init model: it needs --init"),

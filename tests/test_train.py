@@ -90,7 +90,7 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
                                    steps=10, batch_size=8, warmup_steps=5, val_every=10, utk_limit=48, scene_limit=8,
                                    val_utk=16, mix=replace(RECIPES["attributes"].mix, video=0.0), attr_channels=48,
                                    age_bins=11, fine_attributes=True, teacher_blend=0.5,
-                                   attribute_teacher="faceapi")
+                                   attribute_teacher="faceapi", age_balance=1.0)
     trainer = Trainer(tuned, log=lambda *_: None)
     assert trainer.model.config.fine_attributes and not trainer.teacher_model.config.fine_attributes
     assert trainer.teacher_model is not None and trainer.teacher_model is not trainer.model
@@ -99,6 +99,9 @@ def test_attributes_stage_starts_from_the_base_checkpoint(datasets, tmp_path):
     targets = [(f.age, f.gender) for crop in trainer.pools.crops for f in crop.faces]  # labels: whole years, 0 or 1
     assert all(0 <= g <= 1 for _, g in targets)
     assert any(a != round(a) for a, _ in targets) and any(0 < g < 1 for _, g in targets)
+    odds = trainer.pools.crop_odds  # --age-balance 1: every 10-year band drawn equally often
+    band_odds = np.bincount(np.minimum(np.array(targets)[:, 0] // 10, 8).astype(int), weights=odds)
+    assert band_odds[band_odds > 0] == pytest.approx(1 / np.count_nonzero(band_odds))
     trainer.run()
     last = read_checkpoint(tmp_path / "run" / "last.pt")
     assert [h["step"] for h in last["train"]["history"]] == [0, 10]  # the starting point is scored first

@@ -38,6 +38,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="let the --init model's 8x8 age/gender branch also read the finer 16x16 map (added inputs start silent)")
     p.add_argument("--teacher-blend", type=float, default=None,
                    help="distil the age/gender teacher on the UTKFace crops: each target is (1 - S) x label + S x teacher")
+    p.add_argument("--age-balance", type=float, default=None,
+                   help="draw UTKFace crops so older, rarer age bands come up more often: 0 (default) as in the data, "
+                        "1 every 10-year band equally often")
     p.add_argument("--attribute-teacher", choices=list(ATTRIBUTE_TEACHERS), default=d.attribute_teacher,
                    help="age/gender teacher of the video faces and of --teacher-blend: dlib (the ONNX pair) or faceapi "
                         "(face-api's network; stronger, but trained on UTKFace among other sets)")
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = TrainConfig.for_recipe(
             args.recipe, init=args.init, architecture_from=args.architecture_from, attr_channels=args.attr_channels,
             age_bins=args.age_bins, fine_attributes=args.fine_attributes, teacher_blend=args.teacher_blend,
-            attribute_teacher=args.attribute_teacher,
+            age_balance=args.age_balance, attribute_teacher=args.attribute_teacher,
             distill_from=args.distill_from, distill_attributes=args.distill_attributes,
             data_root=args.data or data_root(), out_dir=args.out, variant=args.variant, steps=args.steps,
             batch_size=args.batch_size, lr=args.lr, val_every=args.val_every, seed=args.seed, device=args.device,

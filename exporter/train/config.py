@@ -32,6 +32,7 @@ class TrainConfig:
     age_bins: int | None = None  # give the init model's age heads this many bins (age: their softmax's mean; None: keep)
     fine_attributes: bool = False  # let the init model's 8x8 age/gender branch also read the 16x16 map
     teacher_blend: float = 0.0  # share of the age/gender teacher's prediction in each UTKFace crop's targets (0: labels only)
+    age_balance: float = 0.0  # draw UTKFace crops so a 10-year band's share goes as its count ** (1 - this); 1: bands even
     attribute_teacher: str = "dlib"  # a key of ATTRIBUTE_TEACHERS: labels video faces (and blended crops) with age/gender
     distill_from: Path | None = None  # distil this checkpoint's outputs (e.g. a larger trained model) instead of --init's
     distill_attributes: float | None = None  # weight of age and gender in that output distillation (None: the recipe's)
@@ -91,6 +92,9 @@ class TrainConfig:
         if self.distill_attributes is not None and self.init is None and self.distill_from is None:
             raise ValueError("--distill-attributes weighs the age and gender of a reference model's outputs: "
                              "pass --distill-from CHECKPOINT (or --init, whose outputs are distilled)")
+        if not 0.0 <= self.age_balance <= 1.0:  # also refuses NaN
+            raise ValueError(f"--age-balance is an exponent from 0 (crops drawn alike) to 1 (every 10-year age band "
+                             f"drawn equally often), got {self.age_balance}")
         if self.attribute_teacher not in ATTRIBUTE_TEACHERS:
             raise ValueError(f"--attribute-teacher {self.attribute_teacher!r} is not one of {', '.join(ATTRIBUTE_TEACHERS)}")
         if not 0.0 <= self.teacher_blend <= 1.0:  # also refuses NaN

@@ -35,7 +35,7 @@ from exporter.train.config import ATTRIBUTE_TEACHERS, TrainConfig
 from exporter.train.loss import TargetBatch, multitask_loss, output_distillation
 from exporter.data.layout import DatasetLayoutError, load_splits
 from exporter.train.pools import AttributeBlend, negative_images, scene_sources, utk_sources, video_sources
-from exporter.train.samples import SamplePools, draw_sample
+from exporter.train.samples import SamplePools, age_balanced_odds, draw_sample
 from exporter.train.targets import anchor_boxes, assign
 
 
@@ -182,7 +182,8 @@ class Trainer:
                 detail = f" ({report.summary()})" if report is not None else ""
                 raise DatasetLayoutError(f"{cfg.data_root} has no usable {name}{detail}: too few or unreadable files; "
                                          "add readable images or point --data at another folder")
-        self.pools = SamplePools(crops, backgrounds, scenes, videos)
+        odds = None if cfg.age_balance == 0 else age_balanced_odds(np.array([c.faces[0].age for c in crops]), cfg.age_balance)
+        self.pools = SamplePools(crops, backgrounds, scenes, videos, odds)
         self.val_scenes = splits.scenes_select
         self.data_summary = {
             "utkface_train_crops": len(crops),

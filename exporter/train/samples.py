@@ -68,6 +68,29 @@ class SamplePools:
     backgrounds: list[np.ndarray]  # face-free images
     scenes: list[SourceImage] = field(default_factory=list)  # real photos with human-labelled boxes
     videos: list[SourceImage] = field(default_factory=list)  # video frames with teacher labels
+    crop_odds: np.ndarray | None = None  # probability of drawing each crop (None: uniform); see age_balanced_odds
+
+
+AGE_BAND_YEARS = 10  # width of the age bands that age_balanced_odds evens out (80 and over share one band)
+
+
+def age_balanced_odds(ages: np.ndarray, power: float) -> np.ndarray:
+    """Probability of drawing each crop so that an age band's share goes as its count ** (1 - power).
+
+    power 0 draws every crop alike (bands as common as in the data); 1 makes every 10-year band equally likely;
+    between, rarer (older) bands are drawn more often without repeating their few crops as much.
+    """
+    bands = np.minimum(np.asarray(ages, np.float64) // AGE_BAND_YEARS, 80 // AGE_BAND_YEARS).astype(int)
+    counts = np.bincount(bands)
+    odds = counts[bands].astype(np.float64) ** -power
+    return odds / odds.sum()
+
+
+def _draw_crop(rng: np.random.Generator, pools: SamplePools) -> SourceImage:
+    """One labelled crop, drawn with the pools' crop odds."""
+    if pools.crop_odds is None:
+        return pools.crops[rng.integers(len(pools.crops))]
+    return pools.crops[rng.choice(len(pools.crops), p=pools.crop_odds)]
 
 
 def _affine_faces(faces: list[LabelledFace], matrix: np.ndarray) -> list[LabelledFace]:
@@ -142,7 +165,7 @@ def _place_crop(rng: np.random.Generator, crop: SourceImage, face_side: float, s
 
 def zoomed_crop(rng: np.random.Generator, pools: SamplePools, size: int) -> tuple[np.ndarray, list[LabelledFace]]:
     """One tight face crop filling most of the frame (as in evaluation on UTKFace), on a background."""
-    crop = pools.crops[rng.integers(len(pools.crops))]
+    crop = _draw_crop(rng, pools)
     h, w = crop.image.shape[:2]
     side = size * (1.0 if rng.random() < 0.3 else rng.uniform(0.55, 1.0))
     s = side / max(h, w)
@@ -164,7 +187,7 @@ def framed_crop(rng: np.random.Generator, pools: SamplePools, size: int) -> tupl
 
     Aimed at the attribute heads: the same labelled faces at the sizes a camera frame gives them.
     """
-    crop = pools.crops[rng.integers(len(pools.crops))]
+    crop = _draw_crop(rng, pools)
     h, w = crop.image.shape[:2]
     side = size * float(np.exp(rng.uniform(np.log(FRAMED_MIN_SIDE), 0.0)))
     out_w, out_h = max(1, min(size, round(w * side / max(h, w)))), max(1, min(size, round(h * side / max(h, w))))
@@ -181,7 +204,7 @@ def composite(rng: np.random.Generator, pools: SamplePools, size: int) -> tuple[
     faces: list[LabelledFace] = []
     boxes: list[np.ndarray] = []
     for _ in range(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2])):
-        crop = pools.crops[rng.integers(len(pools.crops))]
+        crop = _draw_crop(rng, pools)
         for _attempt in range(5):
             side = float(np.exp(rng.uniform(np.log(10), np.log(0.6 * size))))
             centre = (rng.uniform(side / 2, size - side / 2), rng.uniform(side / 2, size - side / 2))
