@@ -90,3 +90,9 @@ def test_a_variant_trained_from_scratch_is_described_as_such(tmp_path):
     save_checkpoint(tmp_path / "kd.pt", model, {"train": {"step": 1000}, "distill_from": {"sha256": "sha"}})
     distilled = describe(Variant("search-0.7-scratch-kd", tmp_path / "kd.pt"), "sha")
     assert (distilled["method"], distilled["from_shipped"]) == ("from scratch, distilled from shipped", False)
+    compressed = {"method": "size", "amount": 100.0, "base_sha256": "sha", "fine_tune_steps": 7200}
+    save_checkpoint(tmp_path / "staged.pt", model, {"train": {"step": 1750, "config": {"recipe": "attributes"}},
+                                                    "init": {"best_step": 7000, "compress": compressed}})
+    staged = describe(Variant("size-100-7200-attributes", tmp_path / "staged.pt"), "sha")
+    assert (staged["method"], staged["amount"], staged["fine_tune_steps"], staged["from_shipped"]) == (
+        "size, then attributes", 100.0, 8950, True)

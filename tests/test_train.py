@@ -70,6 +70,17 @@ def test_architecture_from_trains_a_fresh_model_of_that_shape(datasets, tmp_path
     assert tuple(last["model_config"]["channels"]) == shape.config.channels
 
 
+def test_a_stage_on_a_compressed_checkpoint_keeps_its_compression_facts(datasets, tmp_path):
+    compressed = prune_channels(build_model("facekit-xs"), 0.5)
+    facts = {"method": "prune", "amount": 0.5, "base_sha256": "abc", "fine_tune_steps": 600}
+    save_checkpoint(tmp_path / "pruned.pt", compressed, {"compress": facts})
+    config = replace(tiny_config(datasets, tmp_path / "run", steps=2), recipe="attributes", init=tmp_path / "pruned.pt")
+    Trainer(config, log=lambda *_: None).run()
+    last = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert last["init"]["compress"] == facts and "compress" not in last  # the stage itself compressed nothing
+    assert tuple(last["model_config"]["channels"]) == compressed.config.channels
+
+
 def test_distill_from_matches_another_models_outputs_age_and_gender_included(datasets, tmp_path):
     config = replace(tiny_config(datasets, tmp_path / "run", steps=2), distill_from=DEFAULT_CHECKPOINT,
                      distill_attributes=0.0)

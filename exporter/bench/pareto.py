@@ -67,11 +67,21 @@ def describe(variant: Variant, shipped_sha256: str) -> dict:
         else {"method": scratch_method(payload, shipped_sha256), "amount": None,
               "fine_tune_steps": training_steps(payload), "base_sha256": None}
     )
-    facts = payload.get("compress") or uncompressed
+    facts = payload.get("compress") or trained_on_compressed(payload) or uncompressed
     summary = summarize(model)
     return {"variant": variant.name, "method": facts["method"], "amount": facts["amount"],
             "fine_tune_steps": facts["fine_tune_steps"], "parameters": summary.parameters, "macs": summary.macs,
             "from_shipped": facts["base_sha256"] == shipped_sha256}
+
+
+def trained_on_compressed(payload: dict) -> dict | None:
+    """A `facekit train --init` run on a compressed checkpoint: its init's compression, the training stage added."""
+    facts = (payload.get("init") or {}).get("compress")
+    if not facts:
+        return None
+    recipe = payload["train"]["config"]["recipe"]
+    return facts | {"method": f"{facts['method']}, then {recipe}",
+                    "fine_tune_steps": facts["fine_tune_steps"] + int(payload["train"].get("step") or 0)}
 
 
 def scratch_method(payload: dict, shipped_sha256: str) -> str:

@@ -138,7 +138,8 @@ class Trainer:
         history = run_history(init, payload)
         self.extra["init"] = {**source_of(init), "config": train.get("config"), "best_step": train.get("step"),
                               "metrics": train.get("metrics"), "host": train.get("host"),
-                              "seconds": history[-1]["elapsed_s"] if history else None}
+                              "seconds": history[-1]["elapsed_s"] if history else None,
+                              "compress": payload.get("compress")}  # a compressed init stays one (the Pareto report)
         return model, teacher
 
     def _reference(self, checkpoint: Path) -> FaceKitNet:
