@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -49,6 +50,8 @@ def test_run_checkpoints_resume_and_ship(datasets, tmp_path):
     last = read_checkpoint(tmp_path / "run" / "last.pt")["train"]
     assert last["step"] == 20 and [h["step"] for h in last["history"]] == [10, 20]
     assert last["history"][1]["elapsed_s"] >= last["history"][0]["elapsed_s"]
+    seconds = json.loads((tmp_path / "run" / "history.json").read_text())["seconds"]
+    assert seconds >= last["history"][1]["elapsed_s"]  # the whole run's time, not only the resumed part's
 
     ship(tmp_path / "run" / "best.pt", tmp_path / "shipped.pt")
     model, payload = load_model(tmp_path / "shipped.pt")

@@ -350,7 +350,7 @@ class Trainer:
             if self.step % self.config.val_every == 0 or self.step == self.config.steps:
                 best_metrics = self._checkpoint(running, start, best, last) or best_metrics
         bar.close()
-        elapsed = time.time() - start
+        elapsed = self.elapsed_before + time.time() - start  # the whole run's, across resumes
         write_json(out / "history.json", {"history": self.history, "seconds": elapsed})
         self.log(f"trained {self.step} steps in {elapsed / 60:.1f} min; best checkpoint {best}")
         return best_metrics or {}
