@@ -101,7 +101,7 @@ compress-targets: assets
 	$(FACEKIT) train --recipe attributes --init $(COMPRESSED)/search-0.6-3600/best.pt --resume --data $(DATA) --out $(COMPRESSED)/search-0.6-3600-attributes
 	$(FACEKIT) compress --method qat --amount 8 --lr 1e-4 --val-every 100 --resume --checkpoint $(COMPRESSED)/search-0.6-3600-attributes/best.pt --data $(DATA) --out $(COMPRESSED)/search-0.6-3600-attributes-qat-lr1e-4
 	$(FACEKIT) compress --method size --amount 100 --steps 3600 --resume --checkpoint $(CHECKPOINT) --data $(DATA) --out $(COMPRESSED)/size-100-3600
-	test -e $(COMPRESSED)/size-100-7200/last.pt || cp -r $(COMPRESSED)/size-100-3600 $(COMPRESSED)/size-100-7200
+	test -e $(COMPRESSED)/size-100-7200/last.pt || cp -rT $(COMPRESSED)/size-100-3600 $(COMPRESSED)/size-100-7200
 	$(FACEKIT) compress --method size --amount 100 --steps 7200 --resume --checkpoint $(CHECKPOINT) --data $(DATA) --out $(COMPRESSED)/size-100-7200
 	$(FACEKIT) train --recipe attributes --init $(COMPRESSED)/size-100-7200/best.pt --resume --data $(DATA) --out $(COMPRESSED)/size-100-7200-attributes
 	$(FACEKIT) compress --method qat --amount 8 --lr 1e-4 --val-every 100 --resume --checkpoint $(COMPRESSED)/size-100-7200-attributes/best.pt --data $(DATA) --out $(COMPRESSED)/size-100-7200-attributes-qat-lr1e-4
